@@ -1,0 +1,102 @@
+"""Settings: one frozen model, read from STREAMS_* environment variables and an
+optional TOML file (STREAMS_CONFIG_FILE, default ./streams.toml if present).
+
+Every default matches the local stack that `streams stack up` starts, so a
+fresh clone works without any configuration.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _config_file() -> Path:
+    return Path(os.environ.get("STREAMS_CONFIG_FILE", "streams.toml"))
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="STREAMS_", frozen=True, extra="forbid")
+
+    # -- local stack -----------------------------------------------------------------
+    stack_dir: Path = Field(Path(".stack"), description="Folder holding all local stack state")
+    maven_repo: Path | None = Field(
+        None, description="Maven local repository; None uses Maven's default (~/.m2)"
+    )
+    java_home: Path = Field(
+        Path("/usr/lib/jvm/java-17-openjdk-amd64"), description="JDK for Kafka and Connect"
+    )
+    ditto_java_home: Path = Field(
+        Path("/usr/lib/jvm/temurin-25-jdk-amd64"), description="JDK for the Ditto services"
+    )
+
+    # -- Kafka ------------------------------------------------------------------------
+    kafka_bootstrap: str = Field("127.0.0.1:9092", description="Kafka bootstrap servers")
+    kafka_controller_port: int = Field(9093, description="KRaft controller listener port")
+    connect_url: str = Field("http://127.0.0.1:8083", description="Kafka Connect REST API")
+    topic_prefix: str = Field("legacy", description="Debezium topic.prefix (Avro-safe)")
+    command_topic: str = Field("ditto.commands", description="Ditto inbound connection reads it")
+    reply_topic: str = Field("ditto.replies", description="Ditto answers every command here")
+    event_topic: str = Field("ditto.events", description="Ditto outbound connection writes it")
+    sink_topic: str = Field("legacy.sink", description="Rows bound for the Postgres sink")
+    dead_letter_topic: str = Field("streams.dead-letters", description="Dead-letter topic")
+    topic_partitions: int = Field(6, description="Partitions of the topics we create")
+    consumer_group: str = Field("ditto-streams", description="Faust app id = consumer group")
+
+    # -- PostgreSQL (the legacy estate) -------------------------------------------------
+    pg_host: str = Field("127.0.0.1", description="Legacy PostgreSQL host")
+    pg_port: int = Field(55432, description="Legacy PostgreSQL port")
+    pg_database: str = Field("legacy", description="Legacy database name")
+    pg_user: str = Field("streams", description="Owner of the legacy tables; the sink writes as it")
+    pg_password: SecretStr = Field(SecretStr("streams"), description="Password of pg_user")
+    pg_cdc_user: str = Field("debezium", description="Role Debezium replicates as")
+    pg_cdc_password: SecretStr = Field(SecretStr("debezium"), description="Password of pg_cdc_user")
+
+    # -- Ditto ------------------------------------------------------------------------
+    ditto_url: str = Field("http://127.0.0.1:8080", description="Ditto gateway base URL")
+    ditto_user: str = Field("ditto", description="Ditto HTTP user")
+    ditto_password: SecretStr = Field(SecretStr("ditto"), description="Ditto HTTP password")
+
+    # -- mappings -----------------------------------------------------------------------
+    mappings_dir: Path = Field(
+        PROJECT_ROOT / "mappings", description="Folder of mapping files, one per table"
+    )
+
+    @property
+    def pg_dsn(self) -> str:
+        """libpq DSN for the sink and the tools (the password is never logged)."""
+        return (
+            f"host={self.pg_host} port={self.pg_port} dbname={self.pg_database} "
+            f"user={self.pg_user} password={self.pg_password.get_secret_value()}"
+        )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Precedence: explicit arguments, then environment, then the optional file.
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if _config_file().is_file():
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=_config_file()))
+        return tuple(sources)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

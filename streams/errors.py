@@ -1,0 +1,148 @@
+"""The exception tree, the pipeline stages and the dead-letter header names.
+
+Two families, and the split decides what the agents do with a failure:
+
+=====================  =======================================  ===========================
+family                 meaning                                  what the pipeline does
+=====================  =======================================  ===========================
+``DataError``          this record can never succeed as it is   dead-letter it, move on
+``RetriableError``     the record is fine, a peer is not        retry with backoff, then
+                       (broker, registry, Ditto, Postgres)      wait: never dead-letter
+``StackError``         the local stack cannot start or stop     exit with the fix named
+``ConfigError``        a settings or mapping file is wrong      exit with file and field
+=====================  =======================================  ===========================
+
+Every error says what the operator should do next.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Stage(StrEnum):
+    """Where in the pipeline a record failed; it travels in the dead-letter headers."""
+
+    DECODE = "decode"
+    MAP = "map"
+    PRODUCE = "produce"
+    DITTO_REPLY = "ditto-reply"
+    SINK_WRITE = "sink-write"
+    COMMIT = "commit"
+
+
+# All dead-letter headers share one prefix so a consumer can find them at a glance.
+DLQ_HEADER_PREFIX = "streams.dlq."
+
+
+class DlqHeader(StrEnum):
+    ERROR_CLASS = DLQ_HEADER_PREFIX + "error.class"
+    ERROR_MESSAGE = DLQ_HEADER_PREFIX + "error.message"
+    STAGE = DLQ_HEADER_PREFIX + "stage"
+    TOPIC = DLQ_HEADER_PREFIX + "topic"
+    PARTITION = DLQ_HEADER_PREFIX + "partition"
+    OFFSET = DLQ_HEADER_PREFIX + "offset"
+    MAPPING = DLQ_HEADER_PREFIX + "mapping"
+    TIMESTAMP = DLQ_HEADER_PREFIX + "timestamp"
+
+
+class StreamsError(Exception):
+    """Root of every error ditto-streams raises on purpose."""
+
+
+class ConfigError(StreamsError):
+    """A settings value or a mapping file is wrong; the message names file and field."""
+
+
+class StackError(StreamsError):
+    """The local stack cannot start, stop or be reached; the message names the fix."""
+
+
+class DataError(StreamsError):
+    """The record itself is bad: it goes to the dead-letter topic, the worker moves on."""
+
+    stage: Stage = Stage.MAP
+
+
+class DecodeError(DataError):
+    """The bytes are not a Debezium event we can read (JSON, Avro, envelope shape)."""
+
+    stage = Stage.DECODE
+
+
+class MappingError(DataError):
+    """A decoded row cannot become a twin (missing key, bad type, invalid id)."""
+
+    stage = Stage.MAP
+
+
+class ThingIdError(MappingError):
+    """The business key cannot make a valid Ditto thing id, or collides with another key."""
+
+
+class RejectedByDittoError(DataError):
+    """Ditto refused a command for good (4xx other than 408 and 429)."""
+
+    stage = Stage.DITTO_REPLY
+
+    def __init__(self, message: str, status: int, ditto_error: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.ditto_error = ditto_error
+
+
+class RejectedByPostgresError(DataError):
+    """Postgres refused a row (constraint, type); the rest of its batch is written."""
+
+    stage = Stage.SINK_WRITE
+
+
+class RetriableError(StreamsError):
+    """A peer is unavailable or overloaded; the record waits and is retried."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class KafkaUnavailableError(RetriableError):
+    """The broker cannot be reached or refused to produce or commit."""
+
+
+class DittoUnavailableError(RetriableError):
+    """Ditto did not answer, or answered 408, 429 or 5xx."""
+
+
+class PostgresUnavailableError(RetriableError):
+    """The legacy database cannot be reached or aborted the transaction for a transient cause."""
+
+
+class RegistryUnavailableError(RetriableError):
+    """The schema registry cannot be reached; Avro events wait for it."""
+
+
+def is_retriable(exc: BaseException) -> bool:
+    """One place that decides retry versus dead letter."""
+    return isinstance(exc, RetriableError)
+
+
+__all__ = [
+    "DLQ_HEADER_PREFIX",
+    "ConfigError",
+    "DataError",
+    "DecodeError",
+    "DittoUnavailableError",
+    "DlqHeader",
+    "KafkaUnavailableError",
+    "MappingError",
+    "PostgresUnavailableError",
+    "RegistryUnavailableError",
+    "RejectedByDittoError",
+    "RejectedByPostgresError",
+    "RetriableError",
+    "StackError",
+    "Stage",
+    "StreamsError",
+    "ThingIdError",
+    "is_retriable",
+]
