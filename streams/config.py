@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     pg_database: str = Field("legacy", description="Legacy database name")
     pg_user: str = Field("streams", description="Owner of the legacy tables; the sink writes as it")
     pg_password: SecretStr = Field(SecretStr("streams"), description="Password of pg_user")
+    pg_admin_password: SecretStr = Field(
+        SecretStr("postgres"), description="Password of the local stack's superuser 'postgres'"
+    )
     pg_cdc_user: str = Field("debezium", description="Role Debezium replicates as")
     pg_cdc_password: SecretStr = Field(SecretStr("debezium"), description="Password of pg_cdc_user")
 

@@ -1,0 +1,98 @@
+"""The `streams` command: one sub-command per verb, nothing but argument handling."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from streams import logs
+from streams.config import get_settings
+from streams.errors import StreamsError
+
+app = typer.Typer(
+    help="ditto-streams: sync a legacy PostgreSQL estate with Eclipse Ditto twins.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+stack_app = typer.Typer(help="The local real stack: Postgres, Kafka, Connect, Ditto.",
+                        no_args_is_help=True)
+app.add_typer(stack_app, name="stack")
+
+PartsOption = Annotated[
+    list[str] | None,
+    typer.Option("--only", help="Limit to these parts: postgres, kafka, connect, ditto."),
+]
+
+
+@app.callback()
+def _root(
+    log_level: Annotated[str, typer.Option(help="Log level of the streams loggers.")] = "INFO",
+    log_json: Annotated[bool, typer.Option(help="Log JSON lines instead of key=value.")] = False,
+) -> None:
+    logs.setup(log_level, log_json)
+
+
+@stack_app.command("up")
+def stack_up(only: PartsOption = None) -> None:
+    """Start every part that is not running yet, wait until each is ready, seed the data."""
+    from streams.stack import orchestrator
+
+    def report(name: str, seconds: float) -> None:
+        typer.echo(f"{name:<9} ready in {seconds:6.1f}s")
+
+    orchestrator.up(get_settings(), tuple(only or ()), on_ready=report)
+
+
+@stack_app.command("down")
+def stack_down(only: PartsOption = None) -> None:
+    """Stop the processes `up` started (from their pid files), newest part first."""
+    from streams.stack import orchestrator
+
+    orchestrator.down(get_settings(), tuple(only or ()))
+    typer.echo("stack stopped")
+
+
+@stack_app.command("status")
+def stack_status() -> None:
+    """Show each part, whether it answers, and its pids. Exit 1 when a part is down."""
+    from streams.stack import orchestrator
+
+    all_ok = True
+    for part in orchestrator.status(get_settings()):
+        all_ok &= part.healthy
+        pids = " ".join(f"{n}={p if p else '-'}" for n, p in part.pids.items())
+        typer.echo(f"{part.name:<9} {'up' if part.healthy else 'DOWN':<5} {pids}")
+    raise typer.Exit(0 if all_ok else 1)
+
+
+@stack_app.command("logs")
+def stack_logs(
+    only: PartsOption = None,
+    lines: Annotated[int, typer.Option("-n", help="Lines per process.")] = 40,
+) -> None:
+    """Print the tail of each process log of the stack."""
+    from streams.stack import orchestrator
+
+    for proc in orchestrator.processes(get_settings(), tuple(only or ())):
+        typer.echo(f"==> {proc.log_file} <==")
+        typer.echo(proc.log_tail(lines))
+
+
+@stack_app.command("seed")
+def stack_seed() -> None:
+    """Load the sample estate into the legacy tables (idempotent)."""
+    from streams.stack.seed import seed
+
+    result = seed(get_settings())
+    typer.echo(f"inserted basins={result.basins} wells={result.wells} "
+               f"production_days={result.production_days}")
+
+
+def main() -> None:
+    try:
+        app()
+    except StreamsError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(2)

@@ -1,0 +1,43 @@
+"""Logging set-up: stdlib logging under the `streams` root, key=value or JSON lines.
+
+Lines name the thing id and `topic[partition]@offset` where there is one; the
+formatters never print settings, so a credential cannot reach a log line.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+
+ROOT = "streams"
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        line = {
+            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+            + f".{int(record.msecs):03d}Z",
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        if record.exc_info:
+            line["exc"] = self.formatException(record.exc_info)
+        return json.dumps(line, ensure_ascii=False)
+
+
+KV_FORMAT = "ts=%(asctime)s level=%(levelname)s logger=%(name)s %(message)s"
+
+
+def setup(level: str = "INFO", json_lines: bool = False) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    formatter: logging.Formatter = (
+        JsonFormatter() if json_lines else logging.Formatter(KV_FORMAT, "%Y-%m-%dT%H:%M:%S")
+    )
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.WARNING)
+    logging.getLogger(ROOT).setLevel(level.upper())
