@@ -144,5 +144,30 @@ __all__ = [
     "Stage",
     "StreamsError",
     "ThingIdError",
+    "dead_letter_headers",
     "is_retriable",
 ]
+
+
+def dead_letter_headers(
+    exc: BaseException,
+    *,
+    topic: str,
+    partition: int,
+    offset: int,
+    mapping: str | None,
+    timestamp_ms: int,
+) -> list[tuple[str, bytes]]:
+    """The headers a dead letter carries: what failed, where, and where it came from."""
+    stage = exc.stage if isinstance(exc, DataError) else Stage.MAP
+    values = {
+        DlqHeader.ERROR_CLASS: type(exc).__name__,
+        DlqHeader.ERROR_MESSAGE: str(exc)[:2000],
+        DlqHeader.STAGE: str(stage),
+        DlqHeader.TOPIC: topic,
+        DlqHeader.PARTITION: str(partition),
+        DlqHeader.OFFSET: str(offset),
+        DlqHeader.MAPPING: mapping or "",
+        DlqHeader.TIMESTAMP: str(timestamp_ms),
+    }
+    return [(str(name), value.encode()) for name, value in values.items()]
