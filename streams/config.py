@@ -75,6 +75,7 @@ class Settings(BaseSettings):
     mappings_dir: Path = Field(
         PROJECT_ROOT / "mappings", description="Folder of mapping files, one per table"
     )
+    thing_models_url: str = Field("http://127.0.0.1:8099/models", description="WoT models base URL")
 
     @property
     def pg_dsn(self) -> str:
