@@ -1,0 +1,1 @@
+"""Operations usable as library calls: dry runs, lag, replay, validation, phases."""
