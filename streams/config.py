@@ -53,6 +53,10 @@ class Settings(BaseSettings):
     dead_letter_topic: str = Field("streams.dead-letters", description="Dead-letter topic")
     topic_partitions: int = Field(6, description="Partitions of the topics we create")
     consumer_group: str = Field("ditto-streams", description="Faust app id = consumer group")
+    worker_data_dir: Path = Field(
+        Path(".stack/workers"), description="Where each worker keeps its RocksDB table stores"
+    )
+    worker_web_port: int = Field(6066, description="Worker HTTP port (/metrics, health)")
 
     # -- PostgreSQL (the legacy estate) -------------------------------------------------
     pg_host: str = Field("127.0.0.1", description="Legacy PostgreSQL host")

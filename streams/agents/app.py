@@ -1,0 +1,43 @@
+"""The Faust application: settings chosen to avoid Faust's known traps.
+
+- Transport `kafka://` (aiokafka): the confluent driver drops record headers, and our
+  origin marker, LSN and correlation id travel in headers.
+- Agents run with concurrency 1: with more, Faust may commit an offset past a message
+  that is still being processed.
+- No `processing_guarantee="exactly_once"`: at-least-once plus per-key and per-revision
+  gates is what we rely on, and Faust flushes the producer before it commits offsets.
+"""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import faust
+
+from streams.config import Settings
+
+
+def worker_data_dir(settings: Settings, web_port: int) -> Path:
+    """One RocksDB folder per worker: two workers on one host must not share a store."""
+    return settings.worker_data_dir / f"{socket.gethostname()}-{web_port}"
+
+
+def create_app(settings: Settings, *, web_port: int | None = None, group: str | None = None
+               ) -> faust.App:
+    port = web_port or settings.worker_web_port
+    return faust.App(
+        group or settings.consumer_group,
+        broker=f"kafka://{settings.kafka_bootstrap}",
+        store="rocksdb://",
+        datadir=str(worker_data_dir(settings, port)),
+        topic_partitions=settings.topic_partitions,
+        topic_replication_factor=1,
+        consumer_auto_offset_reset="earliest",
+        producer_acks=-1,
+        web_host="127.0.0.1",
+        web_port=port,
+        web_bind="127.0.0.1",
+        stream_wait_empty=True,
+        autodiscover=False,
+    )
