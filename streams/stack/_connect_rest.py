@@ -137,6 +137,24 @@ def offsets(base_url: str, name: str) -> list[dict[str, Any]]:
     return list(doc["offsets"])
 
 
+def remove_connector(base_url: str, name: str, timeout: float = 60.0) -> bool:
+    """Stop a connector, forget its source offsets, then delete it; False if absent.
+
+    Deleting alone would keep its offsets, and a connector of the same name created
+    later would resume from them instead of taking a fresh snapshot.
+    """
+    if status(base_url, name) is None:
+        return False
+    _check(_call("PUT", f"{base_url}/connectors/{name}/stop"), f"stop {name}")
+    deadline = time.monotonic() + timeout
+    while (doc := status(base_url, name)) is not None and doc["connector"]["state"] != "STOPPED":
+        if time.monotonic() > deadline:
+            raise StackError(f"connector {name} did not stop within {timeout:.0f}s")
+        time.sleep(0.5)
+    _check(_call("DELETE", f"{base_url}/connectors/{name}/offsets"), f"reset offsets of {name}")
+    return delete_connector(base_url, name)
+
+
 def delete_connector(base_url: str, name: str) -> bool:
     response = _call("DELETE", f"{base_url}/connectors/{name}")
     if response.status_code == 404:
@@ -153,6 +171,7 @@ __all__ = [
     "load_connector",
     "offsets",
     "put_connector",
+    "remove_connector",
     "running",
     "status",
     "wait_running",
