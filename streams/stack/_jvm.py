@@ -78,7 +78,7 @@ def classpath(settings: Settings, pom_dir: Path, out_file: Path) -> str:
             settings,
             pom_dir,
             "dependency:build-classpath",
-            "-Dmdep.includeScope=runtime",
+            "-DincludeScope=runtime",
             f"-Dmdep.outputFile={out_file.resolve()}",
         )
         stamp_file.write_text(stamp)

@@ -47,6 +47,8 @@ logger.clients.name = org.apache.kafka.clients
 logger.clients.level = WARN
 logger.jetty.name = org.eclipse.jetty
 logger.jetty.level = WARN
+logger.access.name = org.apache.kafka.connect.runtime.rest.RestServer
+logger.access.level = WARN
 """
 
 
