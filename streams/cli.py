@@ -90,6 +90,16 @@ def stack_seed() -> None:
                f"production_days={result.production_days}")
 
 
+@app.command("worker")
+def worker(
+    port: Annotated[int | None, typer.Option(help="HTTP port for /metrics and /health.")] = None,
+) -> None:
+    """Run one worker of the consumer group until SIGTERM (which commits what it did)."""
+    from streams.agents.worker import run
+
+    run(get_settings(), web_port=port)
+
+
 def main() -> None:
     try:
         app()

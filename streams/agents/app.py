@@ -26,11 +26,13 @@ def worker_data_dir(settings: Settings, web_port: int) -> Path:
 def create_app(settings: Settings, *, web_port: int | None = None, group: str | None = None
                ) -> faust.App:
     port = web_port or settings.worker_web_port
+    data_dir = worker_data_dir(settings, port).resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
     return faust.App(
         group or settings.consumer_group,
         broker=f"kafka://{settings.kafka_bootstrap}",
         store="rocksdb://",
-        datadir=str(worker_data_dir(settings, port)),
+        datadir=str(data_dir),
         topic_partitions=settings.topic_partitions,
         topic_replication_factor=1,
         consumer_auto_offset_reset="earliest",

@@ -1,0 +1,101 @@
+"""Agent: Debezium topics of the mapped tables -> Ditto Protocol commands.
+
+Thin glue: the work is streams.state.legacy_flow. Guarantees defended here:
+1. Commands go to the command topic keyed by thing id, so one thing's commands stay
+   in order on one partition, which Ditto's source connection reads in order.
+2. The key state and the id claims live in changelog-backed tables, written from the
+   record's own partition, so they move with the partition on a rebalance.
+3. Faust flushes the producer before it commits an offset, so a record's commands (or
+   its dead letter) are in Kafka before the record counts as done: at-least-once, and
+   the per-key state makes a redelivery a no-op.
+4. No exception leaves the agent: a crashed Faust agent stalls its partitions silently.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import faust
+
+from streams.agents import metrics
+from streams.agents._sending import send_dead_letter, with_retries
+from streams.cdc import CdcRecord
+from streams.config import Settings
+from streams.ditto.protocol import encode
+from streams.errors import DataError
+from streams.kafka.topics import cdc_topic
+from streams.mapping import load_mappings
+from streams.stack.postgres import SYNC_ORIGIN
+from streams.state.legacy_flow import Commands, LegacyFlow
+
+log = logging.getLogger(__name__)
+
+AGENT = "legacy-to-ditto"
+DITTO_CONTENT_TYPE = b"application/vnd.eclipse.ditto+json"
+
+
+def register(app: faust.App, settings: Settings) -> Any:
+    mappings = load_mappings(settings.mappings_dir)
+    flow = LegacyFlow(mappings, models_url=settings.thing_models_url, sync_origin=SYNC_ORIGIN)
+    sources = app.topic(
+        *(cdc_topic(settings, table) for table in sorted(mappings)),
+        key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw",
+        allow_empty=True,  # tombstones have a null value
+    )
+    commands = app.topic(settings.command_topic, key_serializer="raw", value_serializer="raw")
+    dead_letters = app.topic(
+        settings.dead_letter_topic, key_serializer="raw", value_serializer="raw"
+    )
+    states = app.Table("cdc-key-state", partitions=settings.topic_partitions)
+    owners = app.Table("thing-id-owner", partitions=settings.topic_partitions)
+
+    async def handle(event: Any) -> None:
+        message = event.message
+        record = CdcRecord(
+            key=message.key, value=message.value, topic=message.topic,
+            partition=message.partition, offset=message.offset,
+            headers=tuple(message.headers or ()),
+        )
+        outcome = flow.process(record, states, owners)
+        if not isinstance(outcome, Commands):
+            metrics.count_skip(AGENT, outcome.kind)
+            log.debug("skip kind=%s thing=%s origin=%s reason=%s",
+                      outcome.kind, outcome.thing_id, record.origin, outcome.reason)
+            return
+        for command in outcome.commands:
+            await _send_command(commands, outcome.thing_id, command)
+        log.debug("sent thing=%s origin=%s commands=%d",
+                  outcome.thing_id, record.origin, len(outcome.commands))
+
+    @app.agent(sources, name=AGENT, concurrency=1)
+    async def legacy_to_ditto(stream: Any) -> None:
+        async for event in stream.events():
+            metrics.EVENTS_IN.labels(AGENT).inc()
+            try:
+                await handle(event)
+            except DataError as exc:
+                await send_dead_letter(dead_letters, AGENT, exc, message=event.message,
+                                       mapping=flow.mapping_name(_table_of(event.message.topic)))
+            except Exception as exc:  # a bug must not stall the partition: dead-letter it
+                log.exception("unexpected error origin=%s[%d]@%d", event.message.topic,
+                              event.message.partition, event.message.offset)
+                await send_dead_letter(dead_letters, AGENT, exc, message=event.message,
+                                       mapping=flow.mapping_name(_table_of(event.message.topic)))
+
+    return legacy_to_ditto
+
+
+async def _send_command(topic: Any, thing_id: str, command: dict[str, Any]) -> None:
+    headers = [
+        ("content-type", DITTO_CONTENT_TYPE),
+        ("correlation-id", str(command["headers"]["correlation-id"]).encode()),
+    ]
+    await with_retries(AGENT, "kafka", lambda: topic.send(
+        key=thing_id.encode(), value=encode(command), headers=headers,
+    ))
+    metrics.EVENTS_OUT.labels(AGENT).inc()
+
+
+def _table_of(topic: str) -> str:
+    return topic.rsplit(".", 1)[-1]

@@ -1,0 +1,45 @@
+"""`streams worker`: one member of the consumer group, with its HTTP endpoints."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import faust
+from prometheus_client import generate_latest
+
+from streams.agents import legacy_to_ditto, metrics
+from streams.agents.app import create_app
+from streams.config import Settings
+from streams.kafka.admin import ensure_topics
+from streams.kafka.topics import owned_topics
+
+log = logging.getLogger(__name__)
+
+# aiohttp refuses a charset inside content_type; Prometheus reads this as UTF-8 anyway.
+PROMETHEUS_TEXT = "text/plain; version=0.0.4"
+
+
+def build(settings: Settings, web_port: int | None = None) -> faust.App:
+    ensure_topics(settings.kafka_bootstrap, owned_topics(settings))
+    app = create_app(settings, web_port=web_port)
+    legacy_to_ditto.register(app, settings)
+    _pages(app)
+    return app
+
+
+def _pages(app: faust.App) -> None:
+    @app.page("/metrics")
+    async def prometheus(web: Any, request: Any) -> Any:
+        return web.bytes(generate_latest(metrics.REGISTRY), content_type=PROMETHEUS_TEXT)
+
+    @app.page("/health")
+    async def health(web: Any, request: Any) -> Any:
+        return web.json({"status": "ok"})
+
+
+def run(settings: Settings, web_port: int | None = None, loglevel: str = "info") -> None:
+    """Run until SIGTERM/SIGINT; Faust then stops the agents and commits what they did."""
+    app = build(settings, web_port)
+    worker = faust.Worker(app, loglevel=loglevel)
+    worker.execute_from_commandline()

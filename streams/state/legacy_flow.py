@@ -1,0 +1,113 @@
+"""One CDC record through decode -> map -> per-key decision, over injected stores.
+
+The agent passes its Faust tables as the stores, `streams map` passes dicts: both run
+exactly this code, so a dry run shows what the worker would send.
+
+Steps, each naming its stage in the DataError it may raise:
+1. decode the record (DecodeError); heartbeats, markers and messages are not rows;
+2. an echo of our own sink write (Postgres replication origin) updates the key's image
+   but sends nothing: the twin already holds that change;
+3. map the key to its thing id and claim the id for the key (ThingIdError on collision);
+4. decide against the key's stored state (streams.state.keys) and return the commands.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, MutableMapping
+from dataclasses import dataclass
+from typing import Any
+
+from streams.cdc import CdcRecord, Decoder, RowChange, Tombstone
+from streams.errors import MappingError
+from streams.mapping import TableMapping, claim, dumps, identity, key_of
+from streams.mapping.thing_id import Claim
+from streams.state.keys import Duplicate, Emit, KeyState, NoChange, decide
+
+
+@dataclass(frozen=True, slots=True)
+class Commands:
+    thing_id: str
+    table: str
+    commands: tuple[dict[str, Any], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """Nothing to send. `kind` is a metric label: not-a-row, duplicate, no-change, echo."""
+
+    kind: str
+    reason: str
+    thing_id: str | None = None
+
+
+Outcome = Commands | Skipped
+
+
+class LegacyFlow:
+    """Turns CDC records of the mapped tables into Ditto commands."""
+
+    def __init__(
+        self, mappings: Mapping[str, TableMapping], *, models_url: str, sync_origin: str
+    ) -> None:
+        self._mappings = dict(mappings)
+        self._models_url = models_url
+        self._sync_origin = sync_origin
+        self._decoder = Decoder({t: m.column_types for t, m in self._mappings.items()})
+
+    def mapping_name(self, table: str | None) -> str | None:
+        return f"{table}.toml" if table in self._mappings else None
+
+    def process(
+        self,
+        record: CdcRecord,
+        states: MutableMapping[str, Any],
+        owners: MutableMapping[str, str],
+    ) -> Outcome:
+        decoded = self._decoder.decode(record)
+        if not isinstance(decoded, RowChange | Tombstone):
+            return Skipped("not-a-row", type(decoded).__name__)
+        mapping = self._mappings.get(decoded.table)
+        if mapping is None:
+            raise MappingError(
+                f"{record.origin}: no mapping for table {decoded.table!r}; add "
+                f"mappings/{decoded.table}.toml or drop the table from the connector"
+            )
+        key = _business_key(mapping, decoded)
+        thing_id = identity(mapping, key).thing_id
+        if claim(owners, thing_id, dumps(key)) is Claim.NEW:
+            owners[thing_id] = dumps(key)
+        stored = states.get(thing_id)
+        previous = KeyState.from_dict(stored) if stored is not None else None
+        decision = decide(previous, decoded, mapping, models_url=self._models_url)
+        return self._settle(thing_id, mapping.table, decoded, decision, states)
+
+    def _settle(
+        self,
+        thing_id: str,
+        table: str,
+        change: RowChange | Tombstone,
+        decision: Emit | Duplicate | NoChange,
+        states: MutableMapping[str, Any],
+    ) -> Outcome:
+        if isinstance(decision, Duplicate):
+            return Skipped("duplicate", decision.reason, thing_id)
+        # The state moves on for NoChange and for echoes too: the next update of this
+        # key must be diffed against what the twin now holds.
+        states[thing_id] = decision.state.to_dict()
+        if isinstance(decision, NoChange):
+            return Skipped("no-change", decision.reason, thing_id)
+        if self._is_echo(change):
+            return Skipped("echo", f"written by the sink (origin {self._sync_origin})", thing_id)
+        return Commands(thing_id, table, decision.commands)
+
+    def _is_echo(self, change: RowChange | Tombstone) -> bool:
+        return isinstance(change, RowChange) and change.source.origin == self._sync_origin
+
+
+def _business_key(mapping: TableMapping, change: RowChange | Tombstone) -> dict[str, Any]:
+    if isinstance(change, Tombstone):
+        return key_of(mapping, change.key)
+    return key_of(mapping, change.key, change.row, change.before)
+
+
+__all__ = ["Commands", "LegacyFlow", "Outcome", "Skipped"]
