@@ -68,7 +68,7 @@ def _worker(settings: Settings) -> ServiceProcess:
     return ServiceProcess(
         name="connect",
         argv=[
-            str(java(settings)),
+            str(settings.java_home / "bin" / "java"),
             f"@{folder / 'jvm.args'}",
             "org.apache.kafka.connect.cli.ConnectDistributed",
             str(folder / "worker.properties"),
@@ -148,6 +148,7 @@ def healthy(settings: Settings) -> bool:
 def up(settings: Settings) -> None:
     worker = _worker(settings)
     if not worker.running():
+        java(settings)  # fails with the package to install
         if not kafka.healthy(settings):
             raise StackError(f"kafka at {settings.kafka_bootstrap} is not up: streams stack up")
         host, port = rest_address(settings)

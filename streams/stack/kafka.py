@@ -61,7 +61,7 @@ def _server(settings: Settings) -> ServiceProcess:
         name="kafka",
         # The class path sits in a java @argfile: a short, stable command line to record.
         argv=[
-            str(java(settings)),
+            str(settings.java_home / "bin" / "java"),
             f"@{folder / 'jvm.args'}",
             "kafka.Kafka",
             str(folder / "server.properties"),
@@ -174,6 +174,7 @@ def up(settings: Settings) -> None:
     if server.running() and healthy(settings):
         return
     if not server.running():
+        java(settings)  # fails with the package to install
         _check_ports(settings)
         cp = classpath(settings, MAVEN_DIR / "kafka", home(settings) / "classpath.txt")
         _write_config(settings, cp)
