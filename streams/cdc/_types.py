@@ -64,7 +64,8 @@ def _bytes(value: Any, what: str) -> bytes:
 
 def unscaled_decimal(raw: bytes, scale: int) -> Decimal:
     """Connect Decimal bytes: big-endian two's complement of the unscaled integer."""
-    return Decimal(int.from_bytes(raw, "big", signed=True)).scaleb(-scale)
+    # From text, which is exact; scaleb() would round to the context's 28 digits.
+    return Decimal(f"{int.from_bytes(raw, 'big', signed=True)}E-{scale}")
 
 
 def _connect_decimal(value: Any, scale: int, what: str) -> Decimal:

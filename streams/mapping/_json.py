@@ -10,7 +10,7 @@ rare value that would round (more than ~15 significant digits) takes a slower pa
 from __future__ import annotations
 
 import json
-from decimal import Decimal
+from decimal import Context, Decimal
 from typing import Any
 
 from streams.errors import MappingError
@@ -26,7 +26,9 @@ def number_text(value: Decimal) -> str:
     """The JSON number text of a finite Decimal (normalized, positional)."""
     if not value.is_finite():
         raise MappingError(f"{value} cannot be a JSON number; NaN and Infinity have no twin form")
-    text = format(value.normalize(), "f")
+    # normalize() rounds to the context precision (28 digits by default): widen it.
+    digits = len(value.as_tuple().digits)
+    text = format(value.normalize(Context(prec=max(digits, 1))), "f")
     return "0" if text == "-0" else text
 
 

@@ -26,9 +26,21 @@ from streams.errors import ThingIdError
 
 MAX_ID_LENGTH = 256
 _TRANSLITERATE = str.maketrans(
-    {"ß": "ss", "æ": "ae", "ø": "o", "œ": "oe", "đ": "d", "ð": "d", "þ": "th",
-     "ł": "l", "\u0131": "i", "ħ": "h", "ŧ": "t", "ŋ": "ng"}
-)  # fmt: skip
+    {
+        "ß": "ss",
+        "æ": "ae",
+        "ø": "o",
+        "œ": "oe",
+        "đ": "d",
+        "ð": "d",
+        "þ": "th",
+        "ł": "l",
+        "\u0131": "i",
+        "ħ": "h",
+        "ŧ": "t",
+        "ŋ": "ng",
+    }
+)
 _OUTSIDE = re.compile(r"[^a-z0-9]+")
 # Ditto's namespace: dot- or dash-separated segments, each a letter then word chars.
 _NAMESPACE = re.compile(r"[a-zA-Z]\w*(?:[.-][a-zA-Z]\w*)*", re.ASCII)

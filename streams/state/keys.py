@@ -5,6 +5,9 @@ The agent keeps one KeyState per (table, key) in a changelog-backed Faust table 
 rise across transactions, all rows of an initial snapshot share one LSN, and incremental
 snapshot rows have none (debezium.md §5). The rules, in order:
 
+0. A record at or before the key's last processed record (same topic and partition) is
+   a redelivery by Kafka itself, e.g. after a worker restart that had not committed its
+   offsets: Duplicate. This also covers snapshot reads, which the LSN cannot order.
 1. A tombstone (any "delete by key" encoding) deletes the twin unless the key is
    already deleted; it never moves the LSN.
 2. A truncate is table-wide: it cannot be decided per key (a MappingError, so a dead
@@ -28,7 +31,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from streams.cdc import Op, RowChange, Tombstone
+from streams.cdc import Op, RecordOrigin, RowChange, Tombstone
 from streams.ditto.protocol import (
     Message,
     SourcePosition,
@@ -58,19 +61,39 @@ class KeyState:
     # column -> canonical JSON text of its twin value (mapped columns only)
     image: Mapping[str, str] | None = None
     deleted: bool = False
+    # The last record processed for this key: Kafka's own order, for rule 0.
+    record: RecordOrigin | None = None
 
     def to_dict(self) -> dict[str, Any]:
         image = None if self.image is None else dict(self.image)
-        return {"lsn": self.lsn, "tx_id": self.tx_id, "image": image, "deleted": self.deleted}
+        record = self.record
+        where = None if record is None else [record.topic, record.partition, record.offset]
+        return {
+            "lsn": self.lsn,
+            "tx_id": self.tx_id,
+            "image": image,
+            "deleted": self.deleted,
+            "record": where,
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> KeyState:
-        image = data.get("image")
+        image, where = data.get("image"), data.get("record")
         return cls(
             lsn=data.get("lsn"),
             tx_id=data.get("tx_id"),
             image=None if image is None else {str(k): str(v) for k, v in image.items()},
             deleted=bool(data.get("deleted", False)),
+            record=None if where is None else RecordOrigin(str(where[0]), *map(int, where[1:])),
+        )
+
+    def has_processed(self, record: RecordOrigin) -> bool:
+        """True when `record` is this key's last record or an earlier one."""
+        last = self.record
+        return (
+            last is not None
+            and (last.topic, last.partition) == (record.topic, record.partition)
+            and record.offset <= last.offset
         )
 
 
@@ -123,6 +146,16 @@ def decide(
             "delete the twins and re-snapshot the table (streams replay)"
         )
     ctx = _context(change, mapping, models_url)
+    if previous is not None and previous.has_processed(change.origin):
+        return Duplicate(f"{change.origin} was already processed for {ctx.thing_id}")
+    decision = _decide(previous, change, ctx)
+    if isinstance(decision, Duplicate):
+        return decision
+    # Every stored state remembers the record it came from (rule 0).
+    return replace(decision, state=replace(decision.state, record=change.origin))
+
+
+def _decide(previous: KeyState | None, change: RowChange | Tombstone, ctx: _Context) -> Decision:
     if isinstance(change, Tombstone):
         return _tombstone(previous, ctx)
     if change.op in (Op.READ, Op.UPSERT):

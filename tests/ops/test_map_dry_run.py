@@ -1,0 +1,99 @@
+"""`streams map --table wells` as a library call: lines in, command lines out."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from streams.ops.map_dry_run import dry_run
+from tests.cdc.captured import FIXTURES
+from tests.mapping.rows import MODELS_URL, mapping
+
+ROW = {
+    "tenant": "acme",
+    "well_code": "MOR-001",
+    "name": "MOR-001",
+    "api_number": "VE-12345",
+    "well_type": "PRODUCER",
+    "lift_method": "ESP",
+    "tubing_size": 2.875,
+    "casing_size": 7.0,
+    "oil_rate_bopd": 450,
+    "gas_rate_mscfd": 850,
+    "water_rate_bwpd": 120,
+    "status": "PRODUCING",
+    "last_update": "2026-01-10T12:00:00Z",
+}
+
+
+def run(*lines: str) -> list[dict[str, Any]]:
+    return [json.loads(out) for out in dry_run(lines, mapping("wells"), models_url=MODELS_URL)]
+
+
+def envelope(
+    op: str, after: dict[str, Any] | None, lsn: int, before: dict[str, Any] | None = None
+) -> str:
+    return json.dumps(
+        {
+            "before": before,
+            "after": after,
+            "op": op,
+            "ts_ms": 1,
+            "source": {"lsn": lsn, "txId": 4, "ts_ms": 1, "table": "wells"},
+        }
+    )
+
+
+def test_plain_row_gives_the_whole_twin() -> None:
+    [command] = run(json.dumps(ROW))
+    assert command["topic"] == "acme/well-mor-001/things/twin/commands/modify"
+    assert command["value"]["features"]["completion"]["properties"]["tubingSize"] == 2.875
+
+
+def test_events_keep_state_between_lines() -> None:
+    updated = {**ROW, "oil_rate_bopd": 460}
+    key = {"tenant": "acme", "well_code": "MOR-001"}
+    out = run(
+        envelope("c", ROW, 10),
+        envelope("u", updated, 20),
+        envelope("u", updated, 20),
+        envelope("d", None, 30, before=key),
+    )
+    assert [o.get("topic", "").rsplit("/", 1)[-1] for o in out] == ["modify", "merge", "", "delete"]
+    assert out[1]["value"] == {"features": {"production": {"properties": {"oilRateBopd": 460}}}}
+    assert out[2]["line"] == 3 and "lsn 20 <= stored lsn 20" in out[2]["skipped"]
+
+
+def test_delete_needs_the_key_from_somewhere() -> None:
+    keyed = json.dumps(
+        {"key": {"tenant": "acme", "well_code": "MOR-001"}, "value": envelope("d", None, 30)}
+    )
+    assert run(keyed)[0]["topic"].endswith("/commands/delete")
+    [error] = run(envelope("d", None, 30))
+    assert error["error"] == "MappingError" and "well_code" in error["message"]
+
+
+def test_bad_lines_are_error_lines_and_the_run_goes_on() -> None:
+    out = run("not json", "", json.dumps({**ROW, "well_code": "Привет"}), json.dumps(ROW))
+    assert out[0] == {
+        "line": 1,
+        "error": "DecodeError",
+        "stage": "decode",
+        "message": out[0]["message"],
+    }
+    assert out[1]["line"] == 3 and out[1]["error"] == "ThingIdError"
+    assert out[2]["topic"].endswith("/modify")
+
+
+def test_other_table_is_refused() -> None:
+    other = json.dumps(
+        {"before": None, "after": {"code": "X"}, "op": "c", "source": {"table": "basins", "lsn": 1}}
+    )
+    [error] = run(other)
+    assert "table 'basins'" in error["message"] and "--table" in error["message"]
+
+
+def test_a_captured_record_file_can_be_fed_as_is() -> None:
+    record = json.loads((FIXTURES / "envelope-schemas" / "heartbeat.json").read_text())
+    [skip] = run(json.dumps(record))
+    assert skip == {"line": 1, "skipped": "Heartbeat, not a row"}
