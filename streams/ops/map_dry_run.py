@@ -9,12 +9,13 @@ Each input line is one of:
 - a plain row JSON object (`{"tenant": "acme", "well_code": "MOR-001", ...}`), which is an
   upsert of that row.
 
-Lines run through the same decoder and per-key decisions as the agent, with the state
-kept in memory, so a create followed by an update yields a modify and then a merge of
-only the changed paths. Output, one JSON line per input line (or per command):
-the Ditto Protocol command; `{"line": n, "skipped": reason}` for redeliveries, unchanged
-rows and non-row records; `{"line": n, "error": class, "stage": ..., "message": ...}` for
-a line that would be a dead letter. Blank lines are ignored.
+Lines run through the worker's own flow (streams.state.legacy_flow: decode, id claim,
+per-key decision), with its stores kept in memory, so a create followed by an update
+yields a modify and then a merge of only the changed paths. Output, one JSON line per
+input line (or per command): the Ditto Protocol command; `{"line": n, "skipped": kind,
+"reason": ...}` for redeliveries, unchanged rows, echoes and non-row records;
+`{"line": n, "error": class, "stage": ..., "message": ...}` for a line the worker would
+dead-letter. Blank lines are ignored.
 """
 
 from __future__ import annotations
@@ -22,10 +23,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from streams.cdc import CdcRecord, Decoder, RowChange, Tombstone, loads
-from streams.errors import DataError, DecodeError, MappingError
-from streams.mapping import TableMapping, dumps, identity, key_of
-from streams.state import Duplicate, Emit, KeyState, NoChange, decide
+from streams.cdc import CdcRecord, loads
+from streams.errors import DataError, DecodeError
+from streams.mapping import TableMapping, dumps
+from streams.state.legacy_flow import Commands, LegacyFlow
 
 _RECORD_FIELDS = frozenset({"key", "value", "headers", "topic", "partition", "offset"})
 
@@ -61,20 +62,16 @@ def to_record(line: str, number: int, table: str) -> CdcRecord:
     return CdcRecord(key=None, value=line.encode(), topic=topic, offset=number)
 
 
-def _thing_id(mapping: TableMapping, change: RowChange | Tombstone) -> str:
-    if isinstance(change, Tombstone):
-        return identity(mapping, key_of(mapping, change.key)).thing_id
-    return identity(mapping, key_of(mapping, change.key, change.row, change.before)).thing_id
-
-
 class DryRun:
-    """The mapping's pipeline on text lines, with in-memory per-key state."""
+    """The worker's flow for one mapping on text lines, with in-memory stores."""
 
-    def __init__(self, mapping: TableMapping, *, models_url: str) -> None:
-        self._mapping = mapping
-        self._models_url = models_url
-        self._decoder = Decoder({mapping.table: mapping.column_types})
-        self._states: dict[str, KeyState] = {}
+    def __init__(self, mapping: TableMapping, *, models_url: str, sync_origin: str) -> None:
+        self._table = mapping.table
+        self._flow = LegacyFlow(
+            {mapping.table: mapping}, models_url=models_url, sync_origin=sync_origin
+        )
+        self._states: dict[str, Any] = {}
+        self._owners: dict[str, str] = {}
 
     def run(self, lines: Iterable[str]) -> Iterator[str]:
         for number, line in enumerate(lines, 1):
@@ -93,38 +90,19 @@ class DryRun:
                 )
 
     def _line(self, line: str, number: int) -> Iterator[str]:
-        decoded = self._decoder.decode(to_record(line, number, self._mapping.table))
-        if not isinstance(decoded, RowChange | Tombstone):
-            yield dumps({"line": number, "skipped": f"{type(decoded).__name__}, not a row"})
-            return
-        if decoded.table != self._mapping.table:
-            raise MappingError(
-                f"line {number} is an event of table {decoded.table!r}; this mapping is "
-                f"for {self._mapping.table!r}: pick the mapping with --table"
-            )
-        thing_id = _thing_id(self._mapping, decoded)
-        decision = decide(
-            self._states.get(thing_id), decoded, self._mapping, models_url=self._models_url
-        )
-        yield from self._apply(thing_id, decision, number)
-
-    def _apply(
-        self, thing_id: str, decision: Emit | Duplicate | NoChange, number: int
-    ) -> Iterator[str]:
-        if isinstance(decision, Duplicate):
-            yield dumps({"line": number, "skipped": decision.reason})
-            return
-        self._states[thing_id] = decision.state
-        if isinstance(decision, NoChange):
-            yield dumps({"line": number, "skipped": decision.reason})
-            return
-        for command in decision.commands:
-            yield dumps(command)
+        record = to_record(line, number, self._table)
+        outcome = self._flow.process(record, self._states, self._owners)
+        if isinstance(outcome, Commands):
+            yield from (dumps(command) for command in outcome.commands)
+        else:
+            yield dumps({"line": number, "skipped": outcome.kind, "reason": outcome.reason})
 
 
-def dry_run(lines: Iterable[str], mapping: TableMapping, *, models_url: str) -> Iterator[str]:
+def dry_run(
+    lines: Iterable[str], mapping: TableMapping, *, models_url: str, sync_origin: str
+) -> Iterator[str]:
     """Command JSON lines (or skip / error lines) for input lines; see the module doc."""
-    return DryRun(mapping, models_url=models_url).run(lines)
+    return DryRun(mapping, models_url=models_url, sync_origin=sync_origin).run(lines)
 
 
 __all__ = ["DryRun", "dry_run", "to_record"]

@@ -9,6 +9,8 @@ from streams.ops.map_dry_run import dry_run
 from tests.cdc.captured import FIXTURES
 from tests.mapping.rows import MODELS_URL, mapping
 
+SYNC = "ditto_streams_sink"
+
 ROW = {
     "tenant": "acme",
     "well_code": "MOR-001",
@@ -27,7 +29,8 @@ ROW = {
 
 
 def run(*lines: str) -> list[dict[str, Any]]:
-    return [json.loads(out) for out in dry_run(lines, mapping("wells"), models_url=MODELS_URL)]
+    out = dry_run(lines, mapping("wells"), models_url=MODELS_URL, sync_origin=SYNC)
+    return [json.loads(line) for line in out]
 
 
 def envelope(
@@ -61,7 +64,8 @@ def test_events_keep_state_between_lines() -> None:
     )
     assert [o.get("topic", "").rsplit("/", 1)[-1] for o in out] == ["modify", "merge", "", "delete"]
     assert out[1]["value"] == {"features": {"production": {"properties": {"oilRateBopd": 460}}}}
-    assert out[2]["line"] == 3 and "lsn 20 <= stored lsn 20" in out[2]["skipped"]
+    assert out[2]["line"] == 3 and out[2]["skipped"] == "duplicate"
+    assert "lsn 20 <= stored lsn 20" in out[2]["reason"]
 
 
 def test_delete_needs_the_key_from_somewhere() -> None:
@@ -90,10 +94,17 @@ def test_other_table_is_refused() -> None:
         {"before": None, "after": {"code": "X"}, "op": "c", "source": {"table": "basins", "lsn": 1}}
     )
     [error] = run(other)
-    assert "table 'basins'" in error["message"] and "--table" in error["message"]
+    assert "no mapping for table 'basins'" in error["message"]
 
 
 def test_a_captured_record_file_can_be_fed_as_is() -> None:
     record = json.loads((FIXTURES / "envelope-schemas" / "heartbeat.json").read_text())
     [skip] = run(json.dumps(record))
-    assert skip == {"line": 1, "skipped": "Heartbeat, not a row"}
+    assert skip == {"line": 1, "skipped": "not-a-row", "reason": "Heartbeat"}
+
+
+def test_an_echo_of_the_sinks_own_write_sends_nothing() -> None:
+    echo = json.loads(envelope("c", ROW, 10))
+    echo["source"]["origin"] = SYNC
+    [skip] = run(json.dumps(echo))
+    assert skip["skipped"] == "echo"
