@@ -284,10 +284,25 @@ def _expect(value: Any, kinds: type | tuple[type, ...], type_name: str, what: st
     )
 
 
+_PYTHON_TYPE = {
+    ColumnType.TEXT: str,
+    ColumnType.NUMERIC: Decimal,
+    ColumnType.INTEGER: int,
+    ColumnType.TIMESTAMPTZ: datetime,
+    ColumnType.DATE: date,
+    ColumnType.BOOLEAN: bool,
+}
+
+
 def coerce(value: Any, spec: ColumnSpec, what: str) -> Any:
     """The declared type's Python value, or a DecodeError naming column and fix."""
     if value is None:
         return None
+    # Already typed (by the schema, or by an earlier call): the common case, kept cheap.
+    if type(value) is _PYTHON_TYPE[spec.type] and (
+        spec.type is not ColumnType.TIMESTAMPTZ or value.tzinfo is not None
+    ):
+        return value
     match spec.type:
         case ColumnType.NUMERIC:
             return _to_numeric(value, spec, what)

@@ -10,12 +10,13 @@ rare value that would round (more than ~15 significant digits) takes a slower pa
 from __future__ import annotations
 
 import json
-from decimal import Context, Decimal
+from decimal import Decimal
 from typing import Any
 
 from streams.errors import MappingError
 
 _DUMP = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
+_STRING = json.encoder.encode_basestring  # the C encoder's own string writer
 
 
 class _NeedsExactPath(Exception):
@@ -23,13 +24,14 @@ class _NeedsExactPath(Exception):
 
 
 def number_text(value: Decimal) -> str:
-    """The JSON number text of a finite Decimal (normalized, positional)."""
+    """The JSON number text of a finite Decimal (trailing zeros dropped, positional)."""
     if not value.is_finite():
         raise MappingError(f"{value} cannot be a JSON number; NaN and Infinity have no twin form")
-    # normalize() rounds to the context precision (28 digits by default): widen it.
-    digits = len(value.as_tuple().digits)
-    text = format(value.normalize(Context(prec=max(digits, 1))), "f")
-    return "0" if text == "-0" else text
+    # format(..., "f") is exact at any precision (normalize() would round to 28 digits).
+    text = format(value, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
 
 
 def _fast(value: Decimal) -> int | float:
@@ -74,7 +76,11 @@ def dumps(obj: Any) -> str:
 
 
 def canonical(value: Any) -> str:
-    """One value's comparable text: equal twins values give equal texts (450.0 == 450)."""
+    """One value's comparable JSON text: equal twin values give equal texts (450.0, 450)."""
+    if isinstance(value, str):
+        return _STRING(value)
+    if isinstance(value, Decimal):
+        return number_text(value)
     return dumps(value)
 
 

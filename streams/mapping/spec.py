@@ -79,7 +79,7 @@ class ColumnEntry(BaseModel):
     def segments(self) -> Path:
         return parse_path(self.path)
 
-    @property
+    @cached_property
     def spec(self) -> ColumnSpec:
         return ColumnSpec(self.type, self.scale)
 

@@ -21,6 +21,7 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from enum import StrEnum
+from functools import lru_cache
 
 from streams.errors import ThingIdError
 
@@ -64,6 +65,7 @@ def validate_namespace(namespace: str, *, what: str = "tenant") -> str:
     return namespace
 
 
+@lru_cache(maxsize=1 << 12)
 def validate_entity_id(entity_id: str, *, what: str = "thing id") -> str:
     """Check a full `namespace:name` id (thing or policy) against Ditto's rules."""
     namespace, sep, name = entity_id.partition(":")
@@ -88,8 +90,12 @@ def validate_entity_id(entity_id: str, *, what: str = "thing id") -> str:
     return entity_id
 
 
+@lru_cache(maxsize=1 << 16)
 def build_thing_id(template: str, *, tenant: str, kind: str, key: str) -> str:
-    """Fill an id template (`{tenant}:{kind}-{key}`) with the key's slug and validate it."""
+    """Fill an id template (`{tenant}:{kind}-{key}`) with the key's slug and validate it.
+
+    Pure over its strings, so cached: a hot key costs a lookup, not a slug and a check.
+    """
     validate_namespace(tenant)
     slug = slugify(key)
     if not slug:
