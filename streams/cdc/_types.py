@@ -299,10 +299,10 @@ def coerce(value: Any, spec: ColumnSpec, what: str) -> Any:
     if value is None:
         return None
     # Already typed (by the schema, or by an earlier call): the common case, kept cheap.
-    if type(value) is _PYTHON_TYPE[spec.type] and (
-        spec.type is not ColumnType.TIMESTAMPTZ or value.tzinfo is not None
-    ):
-        return value
+    if type(value) is _PYTHON_TYPE[spec.type]:
+        aware = not isinstance(value, datetime) or value.tzinfo is not None
+        if aware:
+            return value
     match spec.type:
         case ColumnType.NUMERIC:
             return _to_numeric(value, spec, what)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -104,3 +105,15 @@ def test_type_mismatch_is_a_decode_error(raw: Any, kind: ColumnType) -> None:
 
 def test_null_is_null_for_every_type() -> None:
     assert all(coerce(None, ColumnSpec(kind), "t.c") is None for kind in ColumnType)
+
+
+def test_naive_datetime_for_timestamptz_is_taken_as_utc() -> None:
+    naive = datetime(2024, 5, 1, 10, 34, 56)
+    assert coerce(naive, ColumnSpec(ColumnType.TIMESTAMPTZ), "t.c") == naive.replace(tzinfo=UTC)
+
+
+def test_precise_decimal_beyond_28_digits_is_not_rounded() -> None:
+    unscaled = 123456789012345678901234567890123
+    raw = base64.b64encode(unscaled.to_bytes(14, "big", signed=True)).decode()
+    value = coerce(raw, NUMERIC_3, "t.c")
+    assert str(value) == "123456789012345678901234567890.123"
