@@ -178,6 +178,22 @@ def test_flattened_ops_and_rewritten_delete(case: str) -> None:
     assert delete.source.lsn is None
 
 
+@pytest.mark.parametrize("label", ["d", "pk-change-d"])
+def test_flattened_default_delete_is_a_null_payload_under_a_schema(label: str) -> None:
+    # ExtractNewRecordState's default `tombstone` mode keeps the value schema.
+    tombstone = typed.decode(captured("flattened-delete-default", label))
+    assert isinstance(tombstone, Tombstone)
+    assert tombstone.encoding == "payload-null"
+    assert tombstone.key == {"id": 4 if label == "d" else 3}
+
+
+def test_flattened_default_mode_rows() -> None:
+    update = row_change("flattened-delete-default", "u")
+    assert update.op is Op.UPDATE and update.row is not None
+    assert update.row["fixed_num"] == Decimal("99.999")
+    assert row_change("flattened-delete-default", "u-toast").unavailable == frozenset({"notes"})
+
+
 @pytest.mark.parametrize("case", FLATTENED)
 def test_flattening_turns_a_null_into_the_column_default(case: str) -> None:
     # ExtractNewRecordState's own replace.null.with.default (default true) writes the

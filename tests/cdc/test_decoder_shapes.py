@@ -73,13 +73,6 @@ def test_json_null_value_is_a_tombstone() -> None:
     assert tombstone.key == {"tenant": "acme", "well_code": "MOR-001"}
 
 
-def test_null_payload_with_schema_is_a_tombstone() -> None:
-    # Not captured yet: the same mode with schemas.enable=true keeps the schema.
-    wrapped = {"schema": {"type": "struct", "optional": True}, "payload": None}
-    tombstone = decoder.decode(record(wrapped))
-    assert isinstance(tombstone, Tombstone) and tombstone.encoding == "payload-null"
-
-
 def test_delete_without_key_says_what_to_do() -> None:
     with pytest.raises(DecodeError, match="primary key"):
         decoder.decode(record(None, key=None))

@@ -153,3 +153,18 @@ def test_flattened_stream_without_lsn_still_diffs_updates() -> None:
     }
     # u-toast is the first event of key 2 here: no image, so every known column goes.
     assert "notes" not in outcomes[3]["value"]["attributes"]
+
+
+def test_flattened_default_mode_deletes_through_the_null_payload() -> None:
+    states: dict[str, KeyState] = {}
+    labels = ["r-first", "c", "u", "pk-change-d", "pk-change-c", "d"]
+    seen = run("flattened-delete-default", states, labels)
+    assert [(label, action(cmd)) for label, kind, cmd in seen if kind == "emit"] == [
+        ("r-first", "acme:gauge-1 modify"),
+        ("c", "acme:gauge-3 modify"),
+        ("u", "acme:gauge-3 merge"),
+        ("pk-change-d", "acme:gauge-3 delete"),
+        ("pk-change-c", "acme:gauge-4 modify"),
+        ("d", "acme:gauge-4 delete"),
+    ]
+    assert {kind for _, kind, _ in run("flattened-delete-default", states, labels)} == {"duplicate"}
