@@ -106,3 +106,7 @@ def main() -> None:
     except StreamsError as exc:
         typer.echo(f"error: {exc}", err=True)
         sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

@@ -54,6 +54,20 @@ def wait_until(
         time.sleep(interval)
 
 
+# Services outlive the command that started them; holding their Popen objects keeps
+# Python from warning about "still running" children and lets stop() reap them.
+_CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
+
+
+def _gone(pid: int) -> bool:
+    """True once the process has exited (a zombie holds no ports or files any more)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return True
+    return stat.rsplit(")", 1)[-1].split()[0] == "Z"
+
+
 @dataclass
 class ServiceProcess:
     """One long-running process of the stack, tracked by a pid file under `run_dir`."""
@@ -110,6 +124,7 @@ class ServiceProcess:
         except FileNotFoundError as exc:
             raise StackError(f"{self.name} exited at once; see {self.log_file}") from exc
         self.pid_file.write_text(f"{proc.pid}\n{shown.decode(errors='replace')}\n")
+        _CHILDREN[proc.pid] = proc
         log.info("started service=%s pid=%d log=%s", self.name, proc.pid, self.log_file)
         return True
 
@@ -125,12 +140,18 @@ class ServiceProcess:
             else:
                 os.kill(pid, self.stop_signal)
         deadline = time.monotonic() + timeout
-        while self.pid() is not None and time.monotonic() < deadline:
+        while not _gone(pid) and time.monotonic() < deadline:
             time.sleep(0.2)
-        if self.pid() is not None:
-            log.warning("service=%s ignored SIGTERM for %.0fs: killing", self.name, timeout)
+        if not _gone(pid):
+            log.warning("service=%s ignored %s for %.0fs: killing",
+                        self.name, self.stop_signal.name, timeout)
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(pid, signal.SIGKILL)
+            while not _gone(pid):  # its sockets are free only once it has exited
+                time.sleep(0.1)
+        child = _CHILDREN.pop(pid, None)
+        if child is not None:
+            child.wait()
         self.pid_file.unlink(missing_ok=True)
         log.info("stopped service=%s pid=%d", self.name, pid)
         return True

@@ -97,9 +97,10 @@ def worker_properties(settings: Settings) -> str:
         "value.converter": "org.apache.kafka.connect.json.JsonConverter",
         "key.converter.schemas.enable": "true",
         "value.converter.schemas.enable": "true",
-        # Debezium confirms an LSN to Postgres only after Connect commits its offset:
-        # a short interval keeps the slot from holding WAL for long.
-        "offset.flush.interval.ms": "5000",
+        # Debezium confirms an LSN to Postgres only after Connect commits its offset.
+        # Connect's default minute: a crash replays at most that much, which the
+        # per-key gate of the legacy -> Ditto agent turns into no extra command.
+        "offset.flush.interval.ms": "60000",
         "listeners": f"http://{host}:{port}",
         "rest.advertised.host.name": host,
         "rest.advertised.port": str(port),

@@ -31,7 +31,7 @@ def _field_schema(value: dict[str, Any], side: str, name: str) -> dict[str, Any]
 @pytest.fixture
 def tenant(cdc_stack: Settings) -> Iterator[str]:
     """A tenant of this test alone, with one basin for the wells foreign key."""
-    name = f"test-{uuid.uuid4().hex[:10]}"
+    name = f"test_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(cdc_stack.pg_dsn, autocommit=True) as conn:
         conn.execute(
             "INSERT INTO basins (tenant, code, name) VALUES (%s, 'B1', 'Test basin')", (name,)
