@@ -90,6 +90,23 @@ def stack_seed() -> None:
                f"production_days={result.production_days}")
 
 
+@app.command("map")
+def map_rows(
+    table: Annotated[str, typer.Option(help="Table whose mapping to use, e.g. wells.")],
+) -> None:
+    """Dry-run a mapping: Debezium events or plain row JSON on stdin, one per line;
+    prints the Ditto commands (or skip / error lines) as JSON lines. No Kafka needed."""
+    from streams.mapping import mapping_for
+    from streams.ops.map_dry_run import dry_run
+    from streams.stack.postgres import SYNC_ORIGIN
+
+    settings = get_settings()
+    mapping = mapping_for(settings.mappings_dir, table)
+    for line in dry_run(sys.stdin, mapping, models_url=settings.thing_models_url,
+                        sync_origin=SYNC_ORIGIN):
+        typer.echo(line)
+
+
 @app.command("worker")
 def worker(
     port: Annotated[int | None, typer.Option(help="HTTP port for /metrics and /health.")] = None,

@@ -17,7 +17,7 @@ from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
-from streams.cdc import CdcRecord, Decoder, RowChange, Tombstone
+from streams.cdc import CdcRecord, Decoder, Op, RowChange, Tombstone
 from streams.errors import MappingError
 from streams.mapping import TableMapping, claim, dumps, identity, key_of
 from streams.mapping.thing_id import Claim
@@ -66,6 +66,11 @@ class LegacyFlow:
         decoded = self._decoder.decode(record)
         if not isinstance(decoded, RowChange | Tombstone):
             return Skipped("not-a-row", type(decoded).__name__)
+        if isinstance(decoded, RowChange) and decoded.op is Op.TRUNCATE:
+            raise MappingError(
+                f"{record.origin}: truncate of {decoded.table} is table-wide and cannot be "
+                "mapped per key; delete the twins and re-snapshot the table (streams replay)"
+            )
         mapping = self._mappings.get(decoded.table)
         if mapping is None:
             raise MappingError(
