@@ -16,8 +16,9 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-stack_app = typer.Typer(help="The local real stack: Postgres, Kafka, Connect, Ditto.",
-                        no_args_is_help=True)
+stack_app = typer.Typer(
+    help="The local real stack: Postgres, Kafka, Connect, Ditto.", no_args_is_help=True
+)
 app.add_typer(stack_app, name="stack")
 
 PartsOption = Annotated[
@@ -86,8 +87,10 @@ def stack_seed() -> None:
     from streams.stack.seed import seed
 
     result = seed(get_settings())
-    typer.echo(f"inserted basins={result.basins} wells={result.wells} "
-               f"production_days={result.production_days}")
+    typer.echo(
+        f"inserted basins={result.basins} wells={result.wells} "
+        f"production_days={result.production_days}"
+    )
 
 
 @app.command("map")
@@ -102,8 +105,9 @@ def map_rows(
 
     settings = get_settings()
     mapping = mapping_for(settings.mappings_dir, table)
-    for line in dry_run(sys.stdin, mapping, models_url=settings.thing_models_url,
-                        sync_origin=SYNC_ORIGIN):
+    for line in dry_run(
+        sys.stdin, mapping, models_url=settings.thing_models_url, sync_origin=SYNC_ORIGIN
+    ):
         typer.echo(line)
 
 

@@ -51,15 +51,32 @@ async def send_dead_letter(
 ) -> None:
     """Copy the original record to the dead-letter topic with the reason in its headers."""
     headers = dead_letter_headers(
-        exc, topic=message.topic, partition=message.partition, offset=message.offset,
-        mapping=mapping, timestamp_ms=int(time.time() * 1000),
+        exc,
+        topic=message.topic,
+        partition=message.partition,
+        offset=message.offset,
+        mapping=mapping,
+        timestamp_ms=int(time.time() * 1000),
     )
     original = [(k, v) for k, v in (message.headers or [])]
     stage = dict(headers).get("streams.dlq.stage", b"").decode()
-    await with_retries(agent, "kafka", lambda: topic.send(
-        key=message.key, value=message.value, headers=original + headers,
-    ))
+    await with_retries(
+        agent,
+        "kafka",
+        lambda: topic.send(
+            key=message.key,
+            value=message.value,
+            headers=original + headers,
+        ),
+    )
     metrics.DEAD_LETTERS.labels(agent, stage).inc()
-    log.warning("dead letter agent=%s origin=%s[%d]@%d stage=%s error=%s: %s",
-                agent, message.topic, message.partition, message.offset, stage,
-                type(exc).__name__, exc)
+    log.warning(
+        "dead letter agent=%s origin=%s[%d]@%d stage=%s error=%s: %s",
+        agent,
+        message.topic,
+        message.partition,
+        message.offset,
+        stage,
+        type(exc).__name__,
+        exc,
+    )

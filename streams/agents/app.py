@@ -23,8 +23,9 @@ def worker_data_dir(settings: Settings, web_port: int) -> Path:
     return settings.worker_data_dir / f"{socket.gethostname()}-{web_port}"
 
 
-def create_app(settings: Settings, *, web_port: int | None = None, group: str | None = None
-               ) -> faust.App:
+def create_app(
+    settings: Settings, *, web_port: int | None = None, group: str | None = None
+) -> faust.App:
     port = web_port or settings.worker_web_port
     data_dir = worker_data_dir(settings, port).resolve()
     data_dir.mkdir(parents=True, exist_ok=True)

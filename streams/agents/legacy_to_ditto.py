@@ -40,7 +40,10 @@ def register(app: faust.App, settings: Settings) -> Any:
     flow = LegacyFlow(mappings, models_url=settings.thing_models_url, sync_origin=SYNC_ORIGIN)
     sources = app.topic(
         *(cdc_topic(settings, table) for table in sorted(mappings)),
-        key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw",
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
         allow_empty=True,  # tombstones have a null value
     )
     commands = app.topic(settings.command_topic, key_serializer="raw", value_serializer="raw")
@@ -53,20 +56,32 @@ def register(app: faust.App, settings: Settings) -> Any:
     async def handle(event: Any) -> None:
         message = event.message
         record = CdcRecord(
-            key=message.key, value=message.value, topic=message.topic,
-            partition=message.partition, offset=message.offset,
+            key=message.key,
+            value=message.value,
+            topic=message.topic,
+            partition=message.partition,
+            offset=message.offset,
             headers=tuple(message.headers or ()),
         )
         outcome = flow.process(record, states, owners)
         if not isinstance(outcome, Commands):
             metrics.count_skip(AGENT, outcome.kind)
-            log.debug("skip kind=%s thing=%s origin=%s reason=%s",
-                      outcome.kind, outcome.thing_id, record.origin, outcome.reason)
+            log.debug(
+                "skip kind=%s thing=%s origin=%s reason=%s",
+                outcome.kind,
+                outcome.thing_id,
+                record.origin,
+                outcome.reason,
+            )
             return
         for command in outcome.commands:
             await _send_command(commands, outcome.thing_id, command)
-        log.debug("sent thing=%s origin=%s commands=%d",
-                  outcome.thing_id, record.origin, len(outcome.commands))
+        log.debug(
+            "sent thing=%s origin=%s commands=%d",
+            outcome.thing_id,
+            record.origin,
+            len(outcome.commands),
+        )
 
     @app.agent(sources, name=AGENT, concurrency=1)
     async def legacy_to_ditto(stream: Any) -> None:
@@ -75,13 +90,27 @@ def register(app: faust.App, settings: Settings) -> Any:
             try:
                 await handle(event)
             except DataError as exc:
-                await send_dead_letter(dead_letters, AGENT, exc, message=event.message,
-                                       mapping=flow.mapping_name(_table_of(event.message.topic)))
+                await send_dead_letter(
+                    dead_letters,
+                    AGENT,
+                    exc,
+                    message=event.message,
+                    mapping=flow.mapping_name(_table_of(event.message.topic)),
+                )
             except Exception as exc:  # a bug must not stall the partition: dead-letter it
-                log.exception("unexpected error origin=%s[%d]@%d", event.message.topic,
-                              event.message.partition, event.message.offset)
-                await send_dead_letter(dead_letters, AGENT, exc, message=event.message,
-                                       mapping=flow.mapping_name(_table_of(event.message.topic)))
+                log.exception(
+                    "unexpected error origin=%s[%d]@%d",
+                    event.message.topic,
+                    event.message.partition,
+                    event.message.offset,
+                )
+                await send_dead_letter(
+                    dead_letters,
+                    AGENT,
+                    exc,
+                    message=event.message,
+                    mapping=flow.mapping_name(_table_of(event.message.topic)),
+                )
 
     return legacy_to_ditto
 
@@ -91,9 +120,15 @@ async def _send_command(topic: Any, thing_id: str, command: dict[str, Any]) -> N
         ("content-type", DITTO_CONTENT_TYPE),
         ("correlation-id", str(command["headers"]["correlation-id"]).encode()),
     ]
-    await with_retries(AGENT, "kafka", lambda: topic.send(
-        key=thing_id.encode(), value=encode(command), headers=headers,
-    ))
+    await with_retries(
+        AGENT,
+        "kafka",
+        lambda: topic.send(
+            key=thing_id.encode(),
+            value=encode(command),
+            headers=headers,
+        ),
+    )
     metrics.EVENTS_OUT.labels(AGENT).inc()
 
 

@@ -6,38 +6,50 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
-EVENTS_IN = Counter(
-    "streams_events_in", "Records an agent consumed", ["agent"], registry=REGISTRY
-)
+EVENTS_IN = Counter("streams_events_in", "Records an agent consumed", ["agent"], registry=REGISTRY)
 EVENTS_OUT = Counter(
     "streams_events_out", "Records an agent produced", ["agent"], registry=REGISTRY
 )
 SKIPPED = Counter(
-    "streams_skipped", "Records that needed nothing sent, by kind", ["agent", "kind"],
+    "streams_skipped",
+    "Records that needed nothing sent, by kind",
+    ["agent", "kind"],
     registry=REGISTRY,
 )
 DUPLICATES = Counter(
-    "streams_duplicates_dropped", "Redelivered records dropped by a gate", ["agent"],
+    "streams_duplicates_dropped",
+    "Redelivered records dropped by a gate",
+    ["agent"],
     registry=REGISTRY,
 )
 ECHOES = Counter(
-    "streams_echoes_suppressed", "Our own writes seen coming back and not resent", ["agent"],
+    "streams_echoes_suppressed",
+    "Our own writes seen coming back and not resent",
+    ["agent"],
     registry=REGISTRY,
 )
 DEAD_LETTERS = Counter(
-    "streams_dead_letters", "Records sent to the dead-letter topic", ["agent", "stage"],
+    "streams_dead_letters",
+    "Records sent to the dead-letter topic",
+    ["agent", "stage"],
     registry=REGISTRY,
 )
 RETRIES = Counter(
-    "streams_retries", "Retries after a transient failure of a peer", ["agent", "peer"],
+    "streams_retries",
+    "Retries after a transient failure of a peer",
+    ["agent", "peer"],
     registry=REGISTRY,
 )
 SINK_BATCH_SIZE = Histogram(
-    "streams_sink_batch_size", "Rows per Postgres sink transaction", registry=REGISTRY,
+    "streams_sink_batch_size",
+    "Rows per Postgres sink transaction",
+    registry=REGISTRY,
     buckets=(1, 5, 10, 25, 50, 100, 250, 500, 1000),
 )
 SINK_LATENCY = Histogram(
-    "streams_sink_batch_seconds", "Seconds per Postgres sink transaction", registry=REGISTRY,
+    "streams_sink_batch_seconds",
+    "Seconds per Postgres sink transaction",
+    registry=REGISTRY,
 )
 END_TO_END = Histogram(
     "streams_end_to_end_seconds",

@@ -113,9 +113,16 @@ class ServiceProcess:
         env = {**os.environ, **self.env}
         with self.log_file.open("ab") as out:
             proc = subprocess.Popen(
-                list(self.argv), stdout=out, stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL, env=env, cwd=self.cwd, start_new_session=True,
-                user=self.user, group=self.user, extra_groups=[] if self.user else None,
+                list(self.argv),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=env,
+                cwd=self.cwd,
+                start_new_session=True,
+                user=self.user,
+                group=self.user,
+                extra_groups=[] if self.user else None,
             )
         # Record the command line as /proc shows it, so stop() can recognise it later.
         time.sleep(0.2)
@@ -143,8 +150,12 @@ class ServiceProcess:
         while not _gone(pid) and time.monotonic() < deadline:
             time.sleep(0.2)
         if not _gone(pid):
-            log.warning("service=%s ignored %s for %.0fs: killing",
-                        self.name, self.stop_signal.name, timeout)
+            log.warning(
+                "service=%s ignored %s for %.0fs: killing",
+                self.name,
+                self.stop_signal.name,
+                timeout,
+            )
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(pid, signal.SIGKILL)
             while not _gone(pid):  # its sockets are free only once it has exited

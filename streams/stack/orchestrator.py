@@ -67,11 +67,13 @@ def status(settings: Settings) -> list[PartStatus]:
     for name in PART_NAMES:
         part = _part(name)
         procs: list[ServiceProcess] = part.processes(settings)
-        result.append(PartStatus(
-            name=name,
-            healthy=bool(part.healthy(settings)),
-            pids={p.name: p.pid() for p in procs},
-        ))
+        result.append(
+            PartStatus(
+                name=name,
+                healthy=bool(part.healthy(settings)),
+                pids={p.name: p.pid() for p in procs},
+            )
+        )
     return result
 
 

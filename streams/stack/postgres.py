@@ -33,9 +33,10 @@ _PG_USER = "postgres"  # the Debian package's OS user; Postgres refuses to run a
 
 
 def _bindir() -> Path:
-    for candidate in (Path("/usr/lib/postgresql/15/bin"), *sorted(
-        Path("/usr/lib/postgresql").glob("*/bin"), reverse=True
-    )):
+    for candidate in (
+        Path("/usr/lib/postgresql/15/bin"),
+        *sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True),
+    ):
         if (candidate / "postgres").is_file():
             return candidate
     raise StackError("PostgreSQL 15 not found: apt-get install postgresql-15")
@@ -103,8 +104,18 @@ def _initdb(settings: Settings, pgdata: Path) -> None:
         shutil.chown(pgdata, user, user)
         shutil.chown(pwfile, user, user)
     pgdata.chmod(0o700)
-    argv = [str(_bindir() / "initdb"), "-D", str(pgdata), "-U", "postgres", "-E", "UTF8",
-            "--locale=C.UTF-8", "--auth=scram-sha-256", f"--pwfile={pwfile}"]
+    argv = [
+        str(_bindir() / "initdb"),
+        "-D",
+        str(pgdata),
+        "-U",
+        "postgres",
+        "-E",
+        "UTF8",
+        "--locale=C.UTF-8",
+        "--auth=scram-sha-256",
+        f"--pwfile={pwfile}",
+    ]
     if user:
         argv = ["runuser", "-u", user, "--", *argv]
     done = subprocess.run(argv, capture_output=True, text=True, check=False)
@@ -158,7 +169,10 @@ def up(settings: Settings) -> None:
         )
     server.start()
     seconds = wait_until(
-        lambda: healthy(settings), what="postgres", timeout=60, alive=server.running,
+        lambda: healthy(settings),
+        what="postgres",
+        timeout=60,
+        alive=server.running,
         fix=f"see {server.log_file}",
     )
     log.info("ready service=postgres seconds=%.1f", seconds)
@@ -174,19 +188,27 @@ def _provision(settings: Settings) -> None:
     with psycopg.connect(_admin_dsn(settings), autocommit=True) as conn:
         _ensure_role(conn, settings.pg_user, settings.pg_password.get_secret_value(), "LOGIN")
         _ensure_role(
-            conn, settings.pg_cdc_user, settings.pg_cdc_password.get_secret_value(),
+            conn,
+            settings.pg_cdc_user,
+            settings.pg_cdc_password.get_secret_value(),
             "LOGIN REPLICATION",
         )
         _ensure_role(conn, OWNER_GROUP, None, "NOLOGIN")
         for member in (settings.pg_user, settings.pg_cdc_user):
-            conn.execute(sql.SQL("GRANT {} TO {}").format(
-                sql.Identifier(OWNER_GROUP), sql.Identifier(member)))
+            conn.execute(
+                sql.SQL("GRANT {} TO {}").format(
+                    sql.Identifier(OWNER_GROUP), sql.Identifier(member)
+                )
+            )
         exists = conn.execute(
             "SELECT 1 FROM pg_database WHERE datname = %s", (settings.pg_database,)
         ).fetchone()
         if not exists:
-            conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(
-                sql.Identifier(settings.pg_database), sql.Identifier(settings.pg_user)))
+            conn.execute(
+                sql.SQL("CREATE DATABASE {} OWNER {}").format(
+                    sql.Identifier(settings.pg_database), sql.Identifier(settings.pg_user)
+                )
+            )
     with psycopg.connect(_admin_dsn(settings, settings.pg_database), autocommit=True) as conn:
         _create_schema(conn, settings)
 
@@ -201,11 +223,15 @@ def _ensure_role(conn: psycopg.Connection, name: str, password: str | None, attr
 
 
 def _create_schema(conn: psycopg.Connection, settings: Settings) -> None:
-    conn.execute(sql.SQL("GRANT CREATE ON DATABASE {} TO {}").format(
-        sql.Identifier(settings.pg_database), sql.Identifier(settings.pg_cdc_user)))
+    conn.execute(
+        sql.SQL("GRANT CREATE ON DATABASE {} TO {}").format(
+            sql.Identifier(settings.pg_database), sql.Identifier(settings.pg_cdc_user)
+        )
+    )
     # Since PG 15 nobody may create in schema public unless granted.
-    conn.execute(sql.SQL("GRANT USAGE, CREATE ON SCHEMA public TO {}").format(
-        sql.Identifier(OWNER_GROUP)))
+    conn.execute(
+        sql.SQL("GRANT USAGE, CREATE ON SCHEMA public TO {}").format(sql.Identifier(OWNER_GROUP))
+    )
     conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(OWNER_GROUP)))
     conn.execute(SCHEMA_SQL.read_text())
     conn.execute("RESET ROLE")
@@ -215,8 +241,13 @@ def _create_schema(conn: psycopg.Connection, settings: Settings) -> None:
         "SELECT 1 FROM pg_replication_origin WHERE roname = %s", (SYNC_ORIGIN,)
     ).fetchone():
         conn.execute("SELECT pg_replication_origin_create(%s)", (SYNC_ORIGIN,))
-    for func in ("pg_replication_origin_session_setup(text)",
-                 "pg_replication_origin_session_reset()",
-                 "pg_replication_origin_xact_setup(pg_lsn, timestamptz)"):
-        conn.execute(sql.SQL("GRANT EXECUTE ON FUNCTION {} TO {}").format(
-            sql.SQL(func), sql.Identifier(settings.pg_user)))
+    for func in (
+        "pg_replication_origin_session_setup(text)",
+        "pg_replication_origin_session_reset()",
+        "pg_replication_origin_xact_setup(pg_lsn, timestamptz)",
+    ):
+        conn.execute(
+            sql.SQL("GRANT EXECUTE ON FUNCTION {} TO {}").format(
+                sql.SQL(func), sql.Identifier(settings.pg_user)
+            )
+        )

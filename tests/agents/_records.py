@@ -29,8 +29,14 @@ class Record:
 def _record(raw: Any) -> Record:
     key = raw.key()
     headers = {k: (v or b"").decode(errors="replace") for k, v in (raw.headers() or [])}
-    return Record(raw.topic(), raw.partition(), raw.offset(),
-                  None if key is None else key.decode(), raw.value(), headers)
+    return Record(
+        raw.topic(),
+        raw.partition(),
+        raw.offset(),
+        None if key is None else key.decode(),
+        raw.value(),
+        headers,
+    )
 
 
 def collect(
@@ -45,8 +51,14 @@ def collect(
     With `settle`, keep reading that many seconds more after the condition holds, so a
     test can assert that nothing *extra* arrived.
     """
-    reader = Consumer({"bootstrap.servers": bootstrap, "group.id": f"t-{uuid.uuid4().hex}",
-                       "auto.offset.reset": "earliest", "enable.auto.commit": False})
+    reader = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"t-{uuid.uuid4().hex}",
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+        }
+    )
     reader.subscribe([topic])
     records: list[Record] = []
     deadline = time.monotonic() + timeout
@@ -71,7 +83,9 @@ def end_offset_total(bootstrap: str, topic: str) -> int:
     reader = Consumer({"bootstrap.servers": bootstrap, "group.id": "t-offsets"})
     try:
         meta = reader.list_topics(topic, timeout=10).topics[topic]
-        return sum(reader.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
-                   for p in meta.partitions)
+        return sum(
+            reader.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
+            for p in meta.partitions
+        )
     finally:
         reader.close()

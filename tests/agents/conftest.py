@@ -36,11 +36,17 @@ class Worker:
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "streams.cli", "worker", "--port", str(self.port)],
-                env={**os.environ, **self.env}, stdout=out, stderr=subprocess.STDOUT,
+                env={**os.environ, **self.env},
+                stdout=out,
+                stderr=subprocess.STDOUT,
             )
-        wait_until(self._ready, what="worker", timeout=120,
-                   alive=lambda: self.proc is not None and self.proc.poll() is None,
-                   fix=f"see {self.log}")
+        wait_until(
+            self._ready,
+            what="worker",
+            timeout=120,
+            alive=lambda: self.proc is not None and self.proc.poll() is None,
+            fix=f"see {self.log}",
+        )
 
     def _ready(self) -> bool:
         with socket.create_connection(("127.0.0.1", self.port), timeout=1):
@@ -61,11 +67,13 @@ def worker(cdc_stack: Settings, tmp_path_factory: pytest.TempPathFactory) -> Ite
         "STREAMS_DEAD_LETTER_TOPIC": f"test.dead-letters.{run}",
         "STREAMS_WORKER_DATA_DIR": str(tmp_path_factory.mktemp("worker")),
     }
-    settings = cdc_stack.model_copy(update={
-        "consumer_group": env["STREAMS_CONSUMER_GROUP"],
-        "command_topic": env["STREAMS_COMMAND_TOPIC"],
-        "dead_letter_topic": env["STREAMS_DEAD_LETTER_TOPIC"],
-    })
+    settings = cdc_stack.model_copy(
+        update={
+            "consumer_group": env["STREAMS_CONSUMER_GROUP"],
+            "command_topic": env["STREAMS_COMMAND_TOPIC"],
+            "dead_letter_topic": env["STREAMS_DEAD_LETTER_TOPIC"],
+        }
+    )
     log = tmp_path_factory.mktemp("logs") / "worker.log"
     handle = Worker(settings, env, _free_port(), log)
     handle.start()

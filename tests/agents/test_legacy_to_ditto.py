@@ -40,8 +40,7 @@ def _action(command: dict[str, Any]) -> str:
 def tenant(cdc_stack: Settings) -> Iterator[str]:
     name = f"it{uuid.uuid4().hex[:8]}"
     with psycopg.connect(cdc_stack.pg_dsn, autocommit=True) as conn:
-        conn.execute("INSERT INTO basins (tenant, code, name) VALUES (%s, 'B-1', 'Basin')",
-                     (name,))
+        conn.execute("INSERT INTO basins (tenant, code, name) VALUES (%s, 'B-1', 'Basin')", (name,))
     yield name
     with psycopg.connect(cdc_stack.pg_dsn, autocommit=True) as conn:
         conn.execute("DELETE FROM wells WHERE tenant = %s", (name,))
@@ -57,7 +56,9 @@ def _insert_well(settings: Settings, tenant: str, code: str) -> None:
     with psycopg.connect(settings.pg_dsn, autocommit=True) as conn:
         conn.execute(
             "INSERT INTO wells (tenant, well_code, name, basin_code, oil_rate_bopd, status) "
-            "VALUES (%s, %s, %s, 'B-1', 450, 'PRODUCING')", (tenant, code, code))
+            "VALUES (%s, %s, %s, 'B-1', 450, 'PRODUCING')",
+            (tenant, code, code),
+        )
 
 
 def test_snapshot_yields_one_modify_per_sample_row(worker: Worker) -> None:
@@ -78,8 +79,13 @@ def test_snapshot_yields_one_modify_per_sample_row(worker: Worker) -> None:
                 counts[r.key] = counts.get(r.key, 0) + 1
         return counts
 
-    records = collect(worker.settings.kafka_bootstrap, worker.settings.command_topic,
-                      lambda rs: len(modifies(rs)) == len(expected), timeout=180, settle=SETTLE)
+    records = collect(
+        worker.settings.kafka_bootstrap,
+        worker.settings.command_topic,
+        lambda rs: len(modifies(rs)) == len(expected),
+        timeout=180,
+        settle=SETTLE,
+    )
     counts = modifies(records)
     assert set(counts) == expected
     assert set(counts.values()) == {1}, {k: v for k, v in counts.items() if v != 1}
@@ -95,13 +101,18 @@ def test_update_is_one_merge_of_the_changed_path_and_delete_is_one_delete(
     code = "15/9-Z-7 T"
     thing_id = _well_id(settings, tenant, code)
     _insert_well(settings, tenant, code)
-    collect(settings.kafka_bootstrap, settings.command_topic,
-            lambda rs: len(_things(rs, thing_id)) == 1)
+    collect(
+        settings.kafka_bootstrap, settings.command_topic, lambda rs: len(_things(rs, thing_id)) == 1
+    )
 
     with psycopg.connect(settings.pg_dsn, autocommit=True) as conn:
         conn.execute("UPDATE wells SET oil_rate_bopd = 512.250 WHERE tenant = %s", (tenant,))
-    records = collect(settings.kafka_bootstrap, settings.command_topic,
-                      lambda rs: len(_things(rs, thing_id)) >= 2, settle=SETTLE)
+    records = collect(
+        settings.kafka_bootstrap,
+        settings.command_topic,
+        lambda rs: len(_things(rs, thing_id)) >= 2,
+        settle=SETTLE,
+    )
     commands = _things(records, thing_id)
     assert [_action(c) for c in commands] == ["modify", "merge"]
     merge = commands[1]
@@ -111,8 +122,12 @@ def test_update_is_one_merge_of_the_changed_path_and_delete_is_one_delete(
 
     with psycopg.connect(settings.pg_dsn, autocommit=True) as conn:
         conn.execute("DELETE FROM wells WHERE tenant = %s", (tenant,))
-    records = collect(settings.kafka_bootstrap, settings.command_topic,
-                      lambda rs: len(_things(rs, thing_id)) >= 3, settle=SETTLE)
+    records = collect(
+        settings.kafka_bootstrap,
+        settings.command_topic,
+        lambda rs: len(_things(rs, thing_id)) >= 3,
+        settle=SETTLE,
+    )
     assert [_action(c) for c in _things(records, thing_id)] == ["modify", "merge", "delete"]
 
 
@@ -123,8 +138,12 @@ def test_malformed_event_is_a_dead_letter_and_the_next_event_flows(
     topic = f"{settings.topic_prefix}.public.wells"
     delivered: list[Any] = []
     producer = Producer({"bootstrap.servers": settings.kafka_bootstrap})
-    producer.produce(topic, key=b'{"tenant":"x","well_code":"y"}', value=b'{"payload": {oops',
-                     on_delivery=lambda err, msg: delivered.append(msg))
+    producer.produce(
+        topic,
+        key=b'{"tenant":"x","well_code":"y"}',
+        value=b'{"payload": {oops',
+        on_delivery=lambda err, msg: delivered.append(msg),
+    )
     producer.flush(10)
     bad = delivered[0]
     code = "NO 7/11-A-1"
@@ -133,11 +152,15 @@ def test_malformed_event_is_a_dead_letter_and_the_next_event_flows(
     origin = (topic, str(bad.partition()), str(bad.offset()))
 
     def is_bad(r: Record) -> bool:
-        return (r.headers.get("streams.dlq.topic"), r.headers.get("streams.dlq.partition"),
-                r.headers.get("streams.dlq.offset")) == origin
+        return (
+            r.headers.get("streams.dlq.topic"),
+            r.headers.get("streams.dlq.partition"),
+            r.headers.get("streams.dlq.offset"),
+        ) == origin
 
-    letters = collect(settings.kafka_bootstrap, settings.dead_letter_topic,
-                      lambda rs: any(is_bad(r) for r in rs))
+    letters = collect(
+        settings.kafka_bootstrap, settings.dead_letter_topic, lambda rs: any(is_bad(r) for r in rs)
+    )
     letter = next(r for r in letters if is_bad(r))
     assert letter.headers["streams.dlq.error.class"] == "DecodeError"
     assert letter.headers["streams.dlq.stage"] == "decode"
@@ -146,21 +169,23 @@ def test_malformed_event_is_a_dead_letter_and_the_next_event_flows(
     assert letter.value == b'{"payload": {oops'
 
     thing_id = _well_id(settings, tenant, code)
-    collect(settings.kafka_bootstrap, settings.command_topic,
-            lambda rs: [_action(c) for c in _things(rs, thing_id)] == ["modify"])
+    collect(
+        settings.kafka_bootstrap,
+        settings.command_topic,
+        lambda rs: [_action(c) for c in _things(rs, thing_id)] == ["modify"],
+    )
 
 
-def test_replay_after_a_connector_crash_sends_no_extra_command(
-    worker: Worker, tenant: str
-) -> None:
+def test_replay_after_a_connector_crash_sends_no_extra_command(worker: Worker, tenant: str) -> None:
     """Kill Connect before it commits its offsets: Debezium re-sends the change on restart."""
     settings = worker.settings
     code = "6507/7-A-9"
     thing_id = _well_id(settings, tenant, code)
     cdc_topic = f"{settings.topic_prefix}.public.wells"
     _insert_well(settings, tenant, code)
-    collect(settings.kafka_bootstrap, settings.command_topic,
-            lambda rs: len(_things(rs, thing_id)) == 1)
+    collect(
+        settings.kafka_bootstrap, settings.command_topic, lambda rs: len(_things(rs, thing_id)) == 1
+    )
 
     def changes(rs: list[Record]) -> list[Record]:
         return [r for r in rs if r.value and f'"well_code":"{code}"' in r.value.decode()]
@@ -172,6 +197,10 @@ def test_replay_after_a_connector_crash_sends_no_extra_command(
     # The replay is real only if the create reached the CDC topic a second time.
     collect(settings.kafka_bootstrap, cdc_topic, lambda rs: len(changes(rs)) >= 2, timeout=120)
     time.sleep(SETTLE)
-    records = collect(settings.kafka_bootstrap, settings.command_topic,
-                      lambda rs: len(_things(rs, thing_id)) >= 1, settle=SETTLE)
+    records = collect(
+        settings.kafka_bootstrap,
+        settings.command_topic,
+        lambda rs: len(_things(rs, thing_id)) >= 1,
+        settle=SETTLE,
+    )
     assert [_action(c) for c in _things(records, thing_id)] == ["modify"]
