@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import psycopg
@@ -45,7 +46,15 @@ def _replay(
 
 
 def _ops(events: list[Event], op: str) -> int:
-    return sum(1 for e in events if e.value is not None and e.payload["op"] == op)
+    """Distinct changes of kind `op`: Debezium is at-least-once, and a connector that
+    crashed before committing its offsets sends some changes again (same key and LSN)."""
+    return len(
+        {
+            (json.dumps(e.key, sort_keys=True), e.payload["source"]["lsn"])
+            for e in events
+            if e.value is not None and e.payload["op"] == op
+        }
+    )
 
 
 def _table_state(
