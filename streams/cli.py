@@ -93,6 +93,14 @@ def stack_seed() -> None:
     )
 
 
+@app.command("demo")
+def demo() -> None:
+    """The main job on the sample estate: rows become twin commands, an edit becomes a merge."""
+    from streams.ops.demo import run
+
+    run(get_settings(), typer.echo)
+
+
 @app.command("map")
 def map_rows(
     table: Annotated[str, typer.Option(help="Table whose mapping to use, e.g. wells.")],

@@ -2,60 +2,20 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
 from streams.config import Settings
-from streams.stack._process import wait_until
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from streams.ops.worker_process import WorkerProcess
 
 
 @dataclass
 class Worker:
     settings: Settings
-    env: dict[str, str]
-    port: int
-    log: Path
-    proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        with self.log.open("ab") as out:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "streams.cli", "worker", "--port", str(self.port)],
-                env={**os.environ, **self.env},
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        wait_until(
-            self._ready,
-            what="worker",
-            timeout=120,
-            alive=lambda: self.proc is not None and self.proc.poll() is None,
-            fix=f"see {self.log}",
-        )
-
-    def _ready(self) -> bool:
-        with socket.create_connection(("127.0.0.1", self.port), timeout=1):
-            return True
-
-    def stop(self, sig: int = signal.SIGTERM) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            self.proc.wait(60)
+    process: WorkerProcess
 
 
 @pytest.fixture(scope="module")
@@ -74,8 +34,7 @@ def worker(cdc_stack: Settings, tmp_path_factory: pytest.TempPathFactory) -> Ite
             "dead_letter_topic": env["STREAMS_DEAD_LETTER_TOPIC"],
         }
     )
-    log = tmp_path_factory.mktemp("logs") / "worker.log"
-    handle = Worker(settings, env, _free_port(), log)
-    handle.start()
-    yield handle
-    handle.stop()
+    process = WorkerProcess(tmp_path_factory.mktemp("logs") / "worker.log", env)
+    process.start()
+    yield Worker(settings, process)
+    process.stop()
