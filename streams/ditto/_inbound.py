@@ -118,11 +118,9 @@ def _path(raw: Any) -> str:
 
 
 def _event_action(topic: Topic) -> EventAction:
-    if topic.criterion == "events" and topic.action is not None:
-        try:
-            return EventAction(topic.action)
-        except ValueError:
-            pass
+    known = {a.value for a in EventAction}
+    if topic.criterion == "events" and topic.action in known:
+        return EventAction(topic.action)
     raise DecodeError(
         f"topic {topic.thing_id} {topic.criterion}/{topic.action} is not a twin event"
     )
