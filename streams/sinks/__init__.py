@@ -1,0 +1,1 @@
+"""Sinks: where changes that came from Ditto are written (the legacy Postgres tables)."""
