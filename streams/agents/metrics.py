@@ -40,6 +40,12 @@ RETRIES = Counter(
     ["agent", "peer"],
     registry=REGISTRY,
 )
+UNMAPPED_PATHS = Counter(
+    "streams_unmapped_paths",
+    "Twin paths that no mapping names: reported, never written to a row",
+    ["agent", "table"],
+    registry=REGISTRY,
+)
 SINK_BATCH_SIZE = Histogram(
     "streams_sink_batch_size",
     "Rows per Postgres sink transaction",
