@@ -1,11 +1,14 @@
 """A batch of SinkChanges reduced to one plan per row: the fast path writes the plans.
 
 The reduction must give the row the state that writing the changes one by one, in
-order, under the revision guard would give it. Per key, in batch order:
+order, under the revision guard would give it. Merging two changes is only safe when
+the guard would let both through, so the caller passes each row's revision as the
+database holds it (the floor). Per key, in batch order:
 
-1. a change whose revision is not above the highest one already seen for its key in
-   this batch is stale: the guard would refuse it after the earlier one, so it is
-   dropped here (and counted as skipped);
+1. a change whose revision is not above the floor, nor above the highest one already
+   seen for its key in this batch, is stale: the guard would refuse it, so it is
+   dropped here (and counted as skipped). Without the floor, a replayed change older
+   than the row could ride along in a merge with a newer one and regress a column;
 2. an upsert after upserts merges into them: later columns override, the revision is
    the newest;
 3. a delete wins over the upserts before it: they are forgotten;
@@ -17,7 +20,7 @@ Pure: no I/O, so the rules are tested without a database.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,23 +51,33 @@ class Reduced:
     stale: list[int]  # positions of changes dropped by rule 1
 
 
-def row_id(change: SinkChange) -> tuple[str, tuple[tuple[str, str], ...]]:
-    """Identity of a change's row: its table and key values (as comparable JSON text)."""
-    return change.table, tuple(sorted((c, canonical(v)) for c, v in change.key.items()))
+RowId = tuple[str, tuple[tuple[str, str], ...]]
 
 
-def reduce_batch(changes: Sequence[SinkChange]) -> Reduced:
-    """One plan per row, in the order each row first appears in the batch."""
-    plans: dict[tuple[str, tuple[tuple[str, str], ...]], RowPlan] = {}
+def row_id(table: str, key: Mapping[str, Any]) -> RowId:
+    """Identity of a row: its table and key values (as comparable JSON text)."""
+    return table, tuple(sorted((c, canonical(v)) for c, v in key.items()))
+
+
+def reduce_batch(
+    changes: Sequence[SinkChange], floors: Mapping[RowId, int] | None = None
+) -> Reduced:
+    """One plan per row, in the order each row first appears in the batch.
+
+    `floors`: the revision each existing row holds (rows absent or never written by the
+    sink have none).
+    """
+    plans: dict[RowId, RowPlan] = {}
     stale: list[int] = []
     for index, change in enumerate(changes):
-        ident = row_id(change)
+        ident = row_id(change.table, change.key)
         plan = plans.get(ident)
-        if plan is None:
-            plan = plans[ident] = RowPlan(change.table, dict(change.key), change.revision)
-        elif change.revision <= plan.revision:
+        floor = plan.revision if plan is not None else (floors or {}).get(ident)
+        if floor is not None and change.revision <= floor:
             stale.append(index)
             continue
+        if plan is None:
+            plan = plans[ident] = RowPlan(change.table, dict(change.key), change.revision)
         _apply(plan, change)
         plan.sources.append(index)
     return Reduced(list(plans.values()), stale)
@@ -80,4 +93,4 @@ def _apply(plan: RowPlan, change: SinkChange) -> None:
         plan.columns.update(change.columns)
 
 
-__all__ = ["Reduced", "RowPlan", "reduce_batch", "row_id"]
+__all__ = ["Reduced", "RowId", "RowPlan", "reduce_batch", "row_id"]

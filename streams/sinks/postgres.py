@@ -10,7 +10,9 @@ Guarantees defended here:
 2. The revision guard. An upsert touches a row only while the row's `twin_revision` is
    NULL (never written by the sink) or older than the change's revision; a delete the
    same. So a replayed or late change can never overwrite a newer one.
-3. Only the columns a change touched are in its SET list; the key is never updated.
+3. Only the columns a change touched are written; the key is never updated. A row is
+   inserted only where none of its key exists (see _sql for why an upsert is an
+   UPDATE and an INSERT, not ON CONFLICT alone).
 4. A data error (constraint, type) rolls the batch back and redoes it change by change,
    each under a savepoint: the good changes are written, each bad one comes back as a
    RejectedByPostgresError with Postgres' own message. Transient errors (connection,
@@ -22,22 +24,21 @@ Guarantees defended here:
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import psycopg
 from psycopg import errors as pg_errors
-from psycopg import sql
 
 from streams.errors import PostgresUnavailableError, RejectedByPostgresError
-from streams.sinks._batch import RowPlan, reduce_batch
+from streams.sinks import _sql
+from streams.sinks._batch import RowId, RowPlan, reduce_batch, row_id
 from streams.state.twin_flow import SinkChange, SinkOp
 
 log = logging.getLogger(__name__)
 
-REVISION_COLUMN = "twin_revision"
 STATEMENT_TIMEOUT_MS = 30_000  # a lock held elsewhere becomes a retry, never a hang
 
 # What one bad record can cause: dead-letter that record. Anything else is the
@@ -75,7 +76,7 @@ class PostgresSink:
     def __init__(self, dsn: str, *, origin: str, application: str = "ditto-streams-sink"):
         self._dsn = dsn
         self._origin = origin
-        self._application = application
+        self.application = application
         self._conn: psycopg.Connection[Any] | None = None
 
     def __enter__(self) -> PostgresSink:
@@ -114,7 +115,7 @@ class PostgresSink:
             self._dsn,
             autocommit=True,
             connect_timeout=5,
-            application_name=self._application,
+            application_name=self.application,
             options=f"-c statement_timeout={STATEMENT_TIMEOUT_MS}",
         )
         return self._conn
@@ -137,18 +138,17 @@ class PostgresSink:
     # -- the two paths ----------------------------------------------------------------
 
     def _fast(self, conn: psycopg.Connection[Any], changes: Sequence[SinkChange]) -> BatchStats:
-        reduced = reduce_batch(changes)
         written = 0
         with self._marked(conn), conn.cursor() as cur:
+            reduced = reduce_batch(changes, _floors(cur, changes))
             # Deletes first: a fresh row (upsert after delete) must lose its old columns.
             for (table, keys, fresh), plans in _groups(reduced.plans, _delete_group).items():
-                cur.executemany(_delete_sql(table, keys), [_delete_params(p) for p in plans])
+                params = [_sql.delete_params(_values(p.key), _rev(p)) for p in plans]
+                cur.executemany(_sql.delete_sql(table, keys), params)
                 written += 0 if fresh else cur.rowcount
             for (table, keys, columns), plans in _groups(reduced.plans, _upsert_group).items():
-                cur.executemany(
-                    _upsert_sql(table, keys, columns), [_upsert_params(p, columns) for p in plans]
-                )
-                written += cur.rowcount
+                rows = [(_values(p.key), _values(p.columns, columns), p.revision) for p in plans]
+                written += _upsert(cur, table, keys, columns, rows)
         # Each plan counts once: by its upsert, or by its delete when it has no upsert.
         unchanged = len(reduced.plans) - written
         return BatchStats(len(changes), written, unchanged + len(reduced.stale))
@@ -162,18 +162,17 @@ class PostgresSink:
             for index, change in enumerate(changes):
                 try:
                     with conn.transaction():  # a savepoint
-                        _execute_one(cur, change)
+                        count = _write_one(cur, change)
                 except _DATA_ERRORS as exc:
                     rejected.append(Rejected(index, _rejection(change, exc)))
                     continue
-                written += cur.rowcount
-                skipped += cur.rowcount == 0
+                written += count
+                skipped += count == 0
         return BatchStats(len(changes), written, skipped, tuple(rejected), row_by_row=True)
 
 
-# -- SQL ------------------------------------------------------------------------------
-
 GroupKey = tuple[str, tuple[str, ...], Any]
+Row = tuple[list[Any], list[Any], int]  # key values, column values, revision
 
 
 def _groups(plans: Sequence[RowPlan], group_of: Any) -> dict[GroupKey, list[RowPlan]]:
@@ -197,54 +196,62 @@ def _upsert_group(plan: RowPlan) -> GroupKey | None:
     return plan.table, tuple(plan.key), tuple(plan.columns)
 
 
-def _delete_params(plan: RowPlan) -> list[Any]:
-    return [*plan.key.values(), plan.delete_revision]
+def _floors(cur: psycopg.Cursor[Any], changes: Sequence[SinkChange]) -> dict[RowId, int]:
+    """The revision each row of the batch holds now (one query per table and key shape).
+
+    No lock is needed: only the sink writes `twin_revision`, and sink transactions
+    follow one another because each holds the replication origin.
+    """
+    wanted: dict[tuple[str, tuple[str, ...]], dict[RowId, list[Any]]] = {}
+    for change in changes:
+        shape = wanted.setdefault((change.table, tuple(change.key)), {})
+        shape[row_id(change.table, change.key)] = _values(change.key)
+    floors: dict[RowId, int] = {}
+    for (table, names), rows in wanted.items():
+        flat = [value for key in rows.values() for value in key]
+        cur.execute(_sql.revisions_sql(table, names, len(rows)), flat)
+        for *key, revision in cur.fetchall():
+            if revision is not None:
+                floors[row_id(table, dict(zip(names, key, strict=True)))] = revision
+    return floors
 
 
-def _upsert_params(plan: RowPlan, columns: Sequence[str]) -> list[Any]:
-    assert plan.columns is not None
-    return [*plan.key.values(), *(plan.columns[c] for c in columns), plan.revision]
+def _values(values: Mapping[str, Any] | None, names: Sequence[str] | None = None) -> list[Any]:
+    assert values is not None
+    return list(values.values()) if names is None else [values[n] for n in names]
 
 
-def _guard(table: str, value: sql.Composable) -> sql.Composed:
-    """Only a row the sink never wrote, or wrote at an older revision."""
-    revision = sql.Identifier(table, REVISION_COLUMN)
-    return sql.SQL("({rev} IS NULL OR {rev} < {value})").format(rev=revision, value=value)
+def _rev(plan: RowPlan) -> int:
+    assert plan.delete_revision is not None
+    return plan.delete_revision
 
 
-def _delete_sql(table: str, keys: Sequence[str]) -> sql.Composed:
-    matches = sql.SQL(" AND ").join(sql.SQL("{} = %s").format(sql.Identifier(k)) for k in keys)
-    return sql.SQL("DELETE FROM {table} WHERE {matches} AND {guard}").format(
-        table=sql.Identifier(table), matches=matches, guard=_guard(table, sql.Placeholder())
+def _upsert(
+    cur: psycopg.Cursor[Any],
+    table: str,
+    keys: tuple[str, ...],
+    columns: tuple[str, ...],
+    rows: Sequence[Row],
+) -> int:
+    """Rows written: those updated under the guard plus those inserted (see _sql)."""
+    cur.executemany(
+        _sql.update_sql(table, keys, columns), [_sql.update_params(*row) for row in rows]
     )
-
-
-def _upsert_sql(table: str, keys: Sequence[str], columns: Sequence[str]) -> sql.Composed:
-    names = [*keys, *columns, REVISION_COLUMN]
-    sets = [*columns, REVISION_COLUMN]
-    return sql.SQL(
-        "INSERT INTO {table} ({names}) VALUES ({values}) ON CONFLICT ({keys}) "
-        "DO UPDATE SET {sets} WHERE {guard}"
-    ).format(
-        table=sql.Identifier(table),
-        names=sql.SQL(", ").join(map(sql.Identifier, names)),
-        values=sql.SQL(", ").join(sql.Placeholder() * len(names)),
-        keys=sql.SQL(", ").join(map(sql.Identifier, keys)),
-        sets=sql.SQL(", ").join(
-            sql.SQL("{c} = EXCLUDED.{c}").format(c=sql.Identifier(c)) for c in sets
-        ),
-        guard=_guard(table, sql.SQL("EXCLUDED.{}").format(sql.Identifier(REVISION_COLUMN))),
+    updated = cur.rowcount
+    cur.executemany(
+        _sql.insert_sql(table, keys, columns), [_sql.insert_params(*row) for row in rows]
     )
+    return updated + cur.rowcount
 
 
-def _execute_one(cur: psycopg.Cursor[Any], change: SinkChange) -> None:
-    keys = tuple(change.key)
+def _write_one(cur: psycopg.Cursor[Any], change: SinkChange) -> int:
+    keys, key = tuple(change.key), _values(change.key)
     if change.op is SinkOp.DELETE:
-        cur.execute(_delete_sql(change.table, keys), [*change.key.values(), change.revision])
-        return
+        cur.execute(_sql.delete_sql(change.table, keys), _sql.delete_params(key, change.revision))
+        return cur.rowcount
     columns = tuple(change.columns)
-    params = [*change.key.values(), *change.columns.values(), change.revision]
-    cur.execute(_upsert_sql(change.table, keys, columns), params)
+    row = (key, _values(change.columns), change.revision)
+    return _upsert(cur, change.table, keys, columns, [row])
 
 
 # -- errors ---------------------------------------------------------------------------
@@ -274,4 +281,4 @@ def _unavailable(exc: psycopg.Error) -> PostgresUnavailableError:
     )
 
 
-__all__ = ["REVISION_COLUMN", "BatchStats", "PostgresSink", "Rejected"]
+__all__ = ["BatchStats", "PostgresSink", "Rejected"]
