@@ -18,7 +18,7 @@ import pytest
 from streams.errors import DecodeError, MappingError
 from streams.mapping import dumps
 from streams.state.twin_flow import SinkChange, SinkOp, Skipped, TwinFlow, TwinState, Write
-from tests.mapping.rows import MAPPINGS, MODELS_URL, PLAN_BASIN, PLAN_WELL, with_additions
+from tests.mapping.rows import MAPPINGS, PLAN_BASIN, PLAN_WELL, with_additions
 
 WELL = "acme:well-mor-001"
 WELL_KEY = {"tenant": "acme", "well_code": "MOR-001"}
