@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from decimal import Decimal
@@ -249,3 +250,49 @@ def test_bad_events_and_rejected_rows_are_dead_letters_and_the_rest_flows(
 
     wait_until(lambda: row(settings, tenant, "W-OK") is not None, what="the good row", timeout=60)
     assert row(settings, tenant, "W-TYPE") is None and row(settings, tenant, "W-NULL") is None
+
+
+def test_partial_edit_of_a_twin_made_from_a_legacy_row_finds_the_row_by_the_claim(
+    settings: Settings, tenant: str
+) -> None:
+    """No event of this twin passed the agent before: only the legacy agent's claim names
+    the row (written under the CDC record's partition, read from the event's)."""
+    code = "NO 15/9-19 A"
+    thing_id = well_id(settings, tenant, code)
+    with psycopg.connect(settings.pg_dsn, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO wells (tenant, well_code, name, status) VALUES (%s, %s, 'Legacy', 'A')",
+            (tenant, code),
+        )
+    collect(
+        settings.kafka_bootstrap, settings.command_topic, lambda rs: len(keyed(rs, thing_id)) >= 1
+    )
+    edit = ditto_event(thing_id, "modified", "/features/status/properties/current", "SHUT-IN", 2)
+    produce(settings, thing_id, edit)
+    wait_until(
+        lambda: row(settings, tenant, code) == ("Legacy", None, "SHUT-IN", None, 2),
+        what="the claimed row's edit",
+        timeout=60,
+    )
+
+
+def test_sink_waits_while_postgres_refuses_and_writes_once_it_can(
+    settings: Settings, tenant: str
+) -> None:
+    code = "W-WAIT"
+    thing_id = well_id(settings, tenant, code)
+    with psycopg.connect(settings.pg_dsn, autocommit=True) as holder:
+        # Another session holds the sink's replication origin: a transient refusal.
+        holder.execute("SELECT pg_replication_origin_session_setup('ditto_streams_sink')")
+        produce(
+            settings, thing_id, ditto_event(thing_id, "created", "/", well_thing(thing_id, code), 1)
+        )
+        collect(
+            settings.kafka_bootstrap, settings.sink_topic, lambda rs: len(keyed(rs, thing_id)) >= 1
+        )
+        time.sleep(3)  # the sink has had time to try (and to retry) meanwhile
+        assert row(settings, tenant, code) is None
+        holder.execute("SELECT pg_replication_origin_session_reset()")
+    wait_until(lambda: row(settings, tenant, code) is not None, what="the waiting row", timeout=60)
+    letters = collect(settings.kafka_bootstrap, settings.dead_letter_topic, lambda rs: True)
+    assert all(r.key != thing_id for r in letters)  # a transient error is never a dead letter
