@@ -24,7 +24,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from streams.mapping import canonical
 from streams.state.twin_flow import SinkChange, SinkOp
 
 
@@ -51,12 +50,12 @@ class Reduced:
     stale: list[int]  # positions of changes dropped by rule 1
 
 
-RowId = tuple[str, tuple[tuple[str, str], ...]]
+RowId = tuple[str, tuple[tuple[str, Any], ...]]
 
 
 def row_id(table: str, key: Mapping[str, Any]) -> RowId:
-    """Identity of a row: its table and key values (as comparable JSON text)."""
-    return table, tuple(sorted((c, canonical(v)) for c, v in key.items()))
+    """Identity of a row: its table and key values (equal values, equal ids: 7 == 7.0)."""
+    return table, tuple(sorted(key.items()))
 
 
 def reduce_batch(

@@ -1,4 +1,6 @@
-"""The sink's statements, identifiers quoted by psycopg.sql, values always parameters.
+"""The sink's row-by-row statements (the fast path's set-wise ones are in _set_sql).
+
+Identifiers are quoted by psycopg.sql, values are always parameters.
 
 An upsert is two statements, not `INSERT ... ON CONFLICT DO UPDATE`: Postgres checks
 NOT NULL on the proposed row before it looks for a conflict, so a change of a few
@@ -84,18 +86,6 @@ def insert_sql(table: str, keys: tuple[str, ...], columns: tuple[str, ...]) -> s
     )
 
 
-@lru_cache(maxsize=256)
-def revisions_sql(table: str, keys: tuple[str, ...], rows: int) -> sql.Composed:
-    """The revision of each of `rows` keys that exists. Params: the key values, flat."""
-    one = sql.SQL("({})").format(_placeholders(len(keys)))
-    return sql.SQL("SELECT {names}, {rev} FROM {t} WHERE ({names}) IN (VALUES {rows})").format(
-        names=_names(keys),
-        rev=sql.Identifier(REVISION_COLUMN),
-        t=sql.Identifier(table),
-        rows=sql.SQL(", ").join([one] * rows),
-    )
-
-
 def delete_params(key: Sequence[Any], revision: int) -> list[Any]:
     return [*key, revision]
 
@@ -114,7 +104,6 @@ __all__ = [
     "delete_sql",
     "insert_params",
     "insert_sql",
-    "revisions_sql",
     "update_params",
     "update_sql",
 ]

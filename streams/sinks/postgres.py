@@ -24,7 +24,7 @@ Guarantees defended here:
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -34,7 +34,7 @@ from psycopg import errors as pg_errors
 
 from streams.errors import PostgresUnavailableError, RejectedByPostgresError
 from streams.sinks import _sql
-from streams.sinks._batch import RowId, RowPlan, reduce_batch, row_id
+from streams.sinks._fast import NeedsRowByRow, TypeCache, write_fast
 from streams.state.twin_flow import SinkChange, SinkOp
 
 log = logging.getLogger(__name__)
@@ -51,6 +51,8 @@ _DATA_ERRORS: tuple[type[psycopg.Error], ...] = (
     pg_errors.DatatypeMismatch,
     pg_errors.InvalidColumnReference,  # the record's key is not the table's primary key
 )
+
+_REDO_ROW_BY_ROW: tuple[type[Exception], ...] = (*_DATA_ERRORS, NeedsRowByRow)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +80,7 @@ class PostgresSink:
         self._origin = origin
         self.application = application
         self._conn: psycopg.Connection[Any] | None = None
+        self._types = TypeCache()
 
     def __enter__(self) -> PostgresSink:
         return self
@@ -98,7 +101,8 @@ class PostgresSink:
             conn = self._connection()
             try:
                 return self._fast(conn, changes)
-            except _DATA_ERRORS as exc:
+            except _REDO_ROW_BY_ROW as exc:
+                self._types.clear()  # the table may have changed under us
                 log.info("sink batch refused, writing row by row changes=%d: %s", len(changes), exc)
                 return self._row_by_row(conn, changes)
         except psycopg.Error as exc:
@@ -111,6 +115,7 @@ class PostgresSink:
         if self._conn is not None and not self._conn.closed and not self._conn.broken:
             return self._conn
         self.close()
+        self._types.clear()
         self._conn = psycopg.connect(
             self._dsn,
             autocommit=True,
@@ -138,20 +143,9 @@ class PostgresSink:
     # -- the two paths ----------------------------------------------------------------
 
     def _fast(self, conn: psycopg.Connection[Any], changes: Sequence[SinkChange]) -> BatchStats:
-        written = 0
         with self._marked(conn), conn.cursor() as cur:
-            reduced = reduce_batch(changes, _floors(cur, changes))
-            # Deletes first: a fresh row (upsert after delete) must lose its old columns.
-            for (table, keys, fresh), plans in _groups(reduced.plans, _delete_group).items():
-                params = [_sql.delete_params(_values(p.key), _rev(p)) for p in plans]
-                cur.executemany(_sql.delete_sql(table, keys), params)
-                written += 0 if fresh else cur.rowcount
-            for (table, keys, columns), plans in _groups(reduced.plans, _upsert_group).items():
-                rows = [(_values(p.key), _values(p.columns, columns), p.revision) for p in plans]
-                written += _upsert(cur, table, keys, columns, rows)
-        # Each plan counts once: by its upsert, or by its delete when it has no upsert.
-        unchanged = len(reduced.plans) - written
-        return BatchStats(len(changes), written, unchanged + len(reduced.stale))
+            result = write_fast(cur, changes, self._types)
+        return BatchStats(len(changes), result.written, result.skipped)
 
     def _row_by_row(
         self, conn: psycopg.Connection[Any], changes: Sequence[SinkChange]
@@ -171,59 +165,7 @@ class PostgresSink:
         return BatchStats(len(changes), written, skipped, tuple(rejected), row_by_row=True)
 
 
-GroupKey = tuple[str, tuple[str, ...], Any]
 Row = tuple[list[Any], list[Any], int]  # key values, column values, revision
-
-
-def _groups(plans: Sequence[RowPlan], group_of: Any) -> dict[GroupKey, list[RowPlan]]:
-    groups: dict[GroupKey, list[RowPlan]] = {}
-    for plan in plans:
-        key = group_of(plan)
-        if key is not None:
-            groups.setdefault(key, []).append(plan)
-    return groups
-
-
-def _delete_group(plan: RowPlan) -> GroupKey | None:
-    if plan.delete_revision is None:
-        return None
-    return plan.table, tuple(plan.key), plan.fresh
-
-
-def _upsert_group(plan: RowPlan) -> GroupKey | None:
-    if plan.columns is None:
-        return None
-    return plan.table, tuple(plan.key), tuple(plan.columns)
-
-
-def _floors(cur: psycopg.Cursor[Any], changes: Sequence[SinkChange]) -> dict[RowId, int]:
-    """The revision each row of the batch holds now (one query per table and key shape).
-
-    No lock is needed: only the sink writes `twin_revision`, and sink transactions
-    follow one another because each holds the replication origin.
-    """
-    wanted: dict[tuple[str, tuple[str, ...]], dict[RowId, list[Any]]] = {}
-    for change in changes:
-        shape = wanted.setdefault((change.table, tuple(change.key)), {})
-        shape[row_id(change.table, change.key)] = _values(change.key)
-    floors: dict[RowId, int] = {}
-    for (table, names), rows in wanted.items():
-        flat = [value for key in rows.values() for value in key]
-        cur.execute(_sql.revisions_sql(table, names, len(rows)), flat)
-        for *key, revision in cur.fetchall():
-            if revision is not None:
-                floors[row_id(table, dict(zip(names, key, strict=True)))] = revision
-    return floors
-
-
-def _values(values: Mapping[str, Any] | None, names: Sequence[str] | None = None) -> list[Any]:
-    assert values is not None
-    return list(values.values()) if names is None else [values[n] for n in names]
-
-
-def _rev(plan: RowPlan) -> int:
-    assert plan.delete_revision is not None
-    return plan.delete_revision
 
 
 def _upsert(
@@ -231,27 +173,22 @@ def _upsert(
     table: str,
     keys: tuple[str, ...],
     columns: tuple[str, ...],
-    rows: Sequence[Row],
+    row: Row,
 ) -> int:
-    """Rows written: those updated under the guard plus those inserted (see _sql)."""
-    cur.executemany(
-        _sql.update_sql(table, keys, columns), [_sql.update_params(*row) for row in rows]
-    )
+    """Rows written: updated under the guard, or inserted where none existed (see _sql)."""
+    cur.execute(_sql.update_sql(table, keys, columns), _sql.update_params(*row))
     updated = cur.rowcount
-    cur.executemany(
-        _sql.insert_sql(table, keys, columns), [_sql.insert_params(*row) for row in rows]
-    )
+    cur.execute(_sql.insert_sql(table, keys, columns), _sql.insert_params(*row))
     return updated + cur.rowcount
 
 
 def _write_one(cur: psycopg.Cursor[Any], change: SinkChange) -> int:
-    keys, key = tuple(change.key), _values(change.key)
+    keys, key = tuple(change.key), list(change.key.values())
     if change.op is SinkOp.DELETE:
         cur.execute(_sql.delete_sql(change.table, keys), _sql.delete_params(key, change.revision))
         return cur.rowcount
-    columns = tuple(change.columns)
-    row = (key, _values(change.columns), change.revision)
-    return _upsert(cur, change.table, keys, columns, [row])
+    row = (key, list(change.columns.values()), change.revision)
+    return _upsert(cur, change.table, keys, tuple(change.columns), row)
 
 
 # -- errors ---------------------------------------------------------------------------

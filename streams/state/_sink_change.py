@@ -118,6 +118,11 @@ def _plain(value: Any) -> Any:
 
 
 def _typed(values: Mapping[str, Any], types: Mapping[str, Any]) -> dict[str, Any]:
+    for name, value in values.items():
+        if isinstance(value, dict | list):
+            raise DecodeError(
+                f"sink record column {name}: a column value is a scalar, got {value!r}"
+            )
     out = dict(values)
     for name, kind in types.items():
         if name not in out or out[name] is None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -231,3 +232,32 @@ def test_a_replayed_older_change_does_not_ride_along_with_a_newer_one(
     assert rows(cdc_stack, tenant, "name", "status", "twin_revision") == {
         "W1": ("Legacy edit", "B", 5)
     }
+
+
+def test_a_column_the_table_lacks_rejects_only_its_change(
+    cdc_stack: Settings, tenant: str, sink: PostgresSink
+) -> None:
+    stats = sink.write(
+        [up(tenant, "W1", 1, name="One"), up(tenant, "W2", 1, name="Two", depth_m=1)]
+    )
+    assert [r.index for r in stats.rejected] == [1]
+    assert "[42703]" in str(stats.rejected[0].error) and "depth_m" in str(stats.rejected[0].error)
+    assert rows(cdc_stack, tenant, "name") == {"W1": ("One",)}
+
+
+def test_awkward_text_and_exact_values_survive_the_fast_path(
+    cdc_stack: Settings, tenant: str, sink: PostgresSink
+) -> None:
+    when = datetime(2026, 1, 10, 13, 0, 0, 250000, tzinfo=timezone(timedelta(hours=1)))
+    awkward = ['say "hi"', "back\\slash", "NULL", "{a,b}", " edge ", "", "Åsgard 15/9-F-1 C"]
+    changes = [
+        up(tenant, f"W{i}", 1, name=text, oil_rate_bopd=Decimal("123456789.125"), last_update=when)
+        for i, text in enumerate(awkward)
+    ]
+    stats = sink.write(changes)
+    assert (stats.written, stats.row_by_row) == (len(awkward), False)
+    found = rows(cdc_stack, tenant, "name", "oil_rate_bopd", "last_update")
+    assert {code: name for code, (name, _, _) in found.items()} == {
+        f"W{i}": text for i, text in enumerate(awkward)
+    }
+    assert {(oil, at) for _, oil, at in found.values()} == {(Decimal("123456789.125"), when)}

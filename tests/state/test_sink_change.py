@@ -69,3 +69,11 @@ def test_delete_has_no_columns() -> None:
 def test_bad_sink_records_are_decode_errors(doc: str, message: str) -> None:
     with pytest.raises(DecodeError, match=message):
         SinkChange.from_json(doc)
+
+
+def test_a_value_that_is_no_column_value_is_a_decode_error() -> None:
+    doc = (
+        '{"table":"w","op":"upsert","key":{"a":1},"revision":1,"thingId":"a:b","columns":{"c":[1]}}'
+    )
+    with pytest.raises(DecodeError, match="scalar"):
+        SinkChange.from_json(doc)
