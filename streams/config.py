@@ -74,6 +74,8 @@ class Settings(BaseSettings):
     ditto_url: str = Field("http://127.0.0.1:8080", description="Ditto gateway base URL")
     ditto_user: str = Field("ditto", description="Ditto HTTP user")
     ditto_password: SecretStr = Field(SecretStr("ditto"), description="Ditto HTTP password")
+    ditto_devops_user: str = Field("devops", description="Ditto user that manages connections")
+    ditto_devops_password: SecretStr = Field(SecretStr("foobar"), description="Its password")
 
     # -- mappings -----------------------------------------------------------------------
     mappings_dir: Path = Field(

@@ -20,7 +20,7 @@ from streams.stack.seed import seed
 
 log = logging.getLogger(__name__)
 
-PART_NAMES = ("postgres", "kafka", "connect")
+PART_NAMES = ("postgres", "kafka", "connect", "ditto")
 
 
 @dataclass(frozen=True)
