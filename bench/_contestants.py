@@ -27,6 +27,7 @@ from streams.kafka.topics import TopicSpec
 FIRST_OUTPUT_TIMEOUT = 180.0  # worker start-up on a busy 2-core machine included
 STALL_TIMEOUT = 60.0  # no new output for this long after the first: something is wrong
 POLL = 0.5
+MIN_WINDOW = 1000  # records: fewer make a CPU-per-record figure meaningless
 
 
 @dataclass
@@ -119,30 +120,73 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@dataclass
+class Finished:
+    """How a contestant's run ended, and its CPU time while its output grew."""
+
+    dead_letters: int = 0
+    window_records: int = 0  # records written between the two CPU readings
+    window_cpu_s: float = 0.0
+    whole_cpu_s: float | None = None  # all the process's CPU, if no window was sampled
+
+    @property
+    def cpu_ms_per_event(self) -> float | None:
+        """CPU per record, robust to a busy machine; None if the run was too short."""
+        if self.window_records < MIN_WINDOW:
+            return None
+        return 1000 * self.window_cpu_s / self.window_records
+
+    def whole_cpu_ms_per_event(self, records: int) -> float | None:
+        if self.whole_cpu_s is None or records == 0:
+            return None
+        return 1000 * self.whole_cpu_s / records
+
+
 def wait_done(
     settings: Settings,
     contestant: Contestant,
     count: int,
     progress: Callable[[int], None],
     on_first: Callable[[], None] | None = None,
-) -> int:
-    """Wait until the output (plus dead letters) holds `count` records; returns dead letters."""
+) -> Finished:
+    """Wait until the output (plus dead letters) holds `count` records."""
     reader = _topics.offset_reader(settings.kafka_bootstrap)
     started, done, last_change = time.monotonic(), 0, time.monotonic()
+    first: tuple[int, float] | None = None  # (records, CPU seconds) when output began
     try:
         while True:
             written, dead = _written(reader, contestant)
             if written + dead != done:
-                if done == 0 and on_first is not None:
-                    on_first()
+                if first is None:
+                    first = (written + dead, _cpu_seconds(contestant.proc.pid))
+                    if on_first is not None:
+                        on_first()
                 done, last_change = written + dead, time.monotonic()
                 progress(done)
             if done >= count:
-                return dead
+                return _finished(contestant, dead, done, first)
             _check(contestant, done, started, last_change)
             time.sleep(POLL)
     finally:
         reader.close()
+
+
+def _finished(
+    contestant: Contestant, dead: int, done: int, first: tuple[int, float] | None
+) -> Finished:
+    if first is None or contestant.proc.poll() is not None:
+        return Finished(dead)  # the plain loop exits by itself: no second reading
+    return Finished(dead, done - first[0], _cpu_seconds(contestant.proc.pid) - first[1])
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process so far, from /proc (Linux)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    # After the command name: state is field 3, utime 14 and stime 15 (proc(5)).
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _written(reader: Consumer, contestant: Contestant) -> tuple[int, int]:
@@ -180,4 +224,12 @@ def stop(contestant: Contestant) -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-__all__ = ["Contestant", "start_faust_copy", "start_ours", "start_plain", "stop", "wait_done"]
+__all__ = [
+    "Contestant",
+    "Finished",
+    "start_faust_copy",
+    "start_ours",
+    "start_plain",
+    "stop",
+    "wait_done",
+]

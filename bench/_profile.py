@@ -70,12 +70,17 @@ def area_of(path: str) -> str:
 class FlowProfile:
     events: int
     seconds: float
+    cpu_seconds: float
     by_area: dict[str, float]
     top: list[tuple[str, float]]
 
     @property
     def events_per_s(self) -> float:
         return self.events / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def cpu_ms_per_event(self) -> float:
+        return 1000 * self.cpu_seconds / self.events if self.events else 0.0
 
 
 def _run_flow(flow: LegacyFlow, records: list[CdcRecord]) -> int:
@@ -98,13 +103,13 @@ def flow_only(settings: Settings, records: list[CdcRecord], top: int = 12) -> Fl
     def fresh() -> LegacyFlow:
         return LegacyFlow(mappings, models_url=settings.thing_models_url, sync_origin=SYNC_ORIGIN)
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     _run_flow(fresh(), records)
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     profiler = cProfile.Profile()
     profiler.runcall(_run_flow, fresh(), records)
     by_area, ranked = _summarise(pstats.Stats(profiler))
-    return FlowProfile(len(records), seconds, by_area, ranked[:top])
+    return FlowProfile(len(records), seconds, cpu, by_area, ranked[:top])
 
 
 def _summarise(stats: pstats.Stats) -> tuple[dict[str, float], list[tuple[str, float]]]:
@@ -133,27 +138,19 @@ class Sampler:
 
     def __init__(self, py_spy: Path, pid: int, out: Path) -> None:
         self._out = out
-        self._proc = subprocess.Popen(
-            [
-                str(py_spy),
-                "record",
-                "--pid",
-                str(pid),
-                "--format",
-                "raw",
-                "--rate",
-                "200",
-                "--nonblocking",
-                "--output",
-                str(out),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        self._log = out.with_suffix(".log")
+        command = [str(py_spy), "record", "--pid", str(pid), "--format", "raw"]
+        # Non-blocking: the worker is never paused, so sampling does not slow it down.
+        command += ["--rate", "200", "--nonblocking", "--output", str(out)]
+        with self._log.open("wb") as log:
+            self._proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
 
     def stop(self) -> dict[str, Any]:
-        self._proc.send_signal(signal.SIGINT)
-        self._proc.wait(60)
+        if self._proc.poll() is None:
+            self._proc.send_signal(signal.SIGINT)
+            self._proc.wait(60)
+        if not self._out.is_file():
+            return {"error": f"py-spy wrote no samples: see {self._log}"}
         return summarise_raw(self._out.read_text())
 
 

@@ -1,36 +1,36 @@
 """Bench: the legacy -> Ditto transform path against a plain consume -> produce loop.
 
-`python -m bench.legacy_to_ditto --events N` writes N real-shaped Debezium inserts of
-`wells` into a fresh bench topic (see bench/_input.py), then, in each round, lets both
-contestants read it from the earliest offset:
+`python -m bench.legacy_to_ditto --events N` writes N Debezium inserts of `wells` (real
+records of our connector, re-keyed: see bench/_input.py) into a fresh bench topic, then,
+in each round, lets each contestant read it from the earliest offset in its own process:
 
-- ours: a real `streams worker` process (own group, command and dead-letter topics),
-- plain: a confluent-kafka loop copying each record unchanged to another topic.
+- ours: a real `streams worker` (own group, command and dead-letter topics, data dir);
+- faust: a Faust agent with our app's settings that copies each record: Faust's floor;
+- plain: a confluent-kafka loop copying each record unchanged to another topic;
+- tuned (with --tuned): ours again, with Faust settings from the environment.
 
 Each is timed by the broker: the append times of the first and the last record of its
-output topic, so process start-up and group join are excluded. Rounds alternate who
-goes first; the medians give the ratio. Every bench topic and group is deleted at the end.
+output topic, so process start-up and group join are excluded. Rounds rotate who goes
+first; the medians give the ratios. Every bench topic and group is deleted at the end.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
-import platform
-import statistics
+import resource
 import time
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.progress import Progress
 
-from bench import _contestants, _input, _profile, _topics
+from bench import _contestants, _input, _profile, _report, _topics
 from bench._contestants import Contestant
+from bench._report import Run, console
 from streams.config import PROJECT_ROOT, Settings, get_settings
 from streams.kafka.topics import TopicSpec
 from streams.stack import kafka
@@ -38,31 +38,6 @@ from streams.stack import kafka
 log = logging.getLogger(__name__)
 
 RESULTS = PROJECT_ROOT / "bench" / "results"
-GOAL = 0.80
-EXTRA_WORK = (
-    "decode the Debezium JSON envelope and its typed columns (decimals, timestamps)",
-    "map the row: thing id from the key, attributes and feature properties, policy",
-    "claim the thing id for its key (thing-id-owner table)",
-    "read and write the key's state: last record, LSN, canonical image (cdc-key-state)",
-    "each table write: a RocksDB put plus a changelog record to Kafka",
-    "encode a Ditto Protocol modify command with its headers, keyed by thing id",
-)
-console = Console()
-
-
-@dataclass(frozen=True)
-class Run:
-    """One contestant in one round."""
-
-    contestant: str
-    round: int
-    records: int
-    distinct_keys: int
-    seconds: float
-    events_per_s: float
-    dead_letters: int = 0
-    actions: dict[str, int] | None = None
-    changelog_records: int | None = None
 
 
 @dataclass(frozen=True)
@@ -85,7 +60,7 @@ class Plan:
 
 
 def main(
-    events: Annotated[int, typer.Option(min=100, help="Bench events (distinct wells).")] = 20_000,
+    events: Annotated[int, typer.Option(min=100, help="Bench events (distinct wells).")] = 6_000,
     rounds: Annotated[int, typer.Option(min=1, help="Rounds; who goes first alternates.")] = 3,
     profile: Annotated[bool, typer.Option(help="Profile the flow in-process (cProfile).")] = True,
     py_spy: Annotated[
@@ -97,7 +72,7 @@ def main(
         list[str] | None,
         typer.Option(
             help="KEY=VALUE of a Faust setting's environment variable (repeatable), e.g. "
-            "PRODUCER_MAX_BATCH_SIZE=262144: adds a third contestant, the worker so tuned."
+            "CONSUMER_MAX_FETCH_SIZE=8388608: adds a contestant, the worker so tuned."
         ),
     ] = None,
 ) -> None:
@@ -143,13 +118,14 @@ def _bench(plan: Plan, rounds: int, profile: bool, py_spy: Path | None) -> dict[
         shift = (number - 1) % len(names)
         for name in names[shift:] + names[:shift]:
             runs.append(_run(plan, name, number))
-    report = _report(plan, runs)
-    _print_runs(plan, runs, report)
+    report = _report.summary(plan.events, names, runs, plan.tuned)
+    report["input_topic"] = plan.source
+    _report.print_summary(report, rounds, plan.tuned)
     if py_spy is not None:
         report["worker_samples"] = _sampled_run(plan, py_spy, rounds + 1)
-        _print_samples(report["worker_samples"])
+        _report.print_samples(report["worker_samples"])
     if profile:
-        report["flow_profile"] = _flow_profile(plan)
+        report["flow_profile"] = _flow_profile(plan, report["median_events_per_s"]["plain"])
     return report
 
 
@@ -188,16 +164,28 @@ def _start(plan: Plan, name: str, number: int) -> Contestant:
 
 
 def _run(plan: Plan, name: str, number: int) -> Run:
+    before = _children_cpu()
     contestant = _start(plan, name, number)
     try:
-        dead = _wait(plan, contestant, f"round {number} {name}")
+        finished = _wait(plan, contestant, f"round {number} {name}")
     finally:
         _contestants.stop(contestant)
-    return _measure(plan, contestant, number, dead)
+    if finished.cpu_ms_per_event is None:
+        # Too short to sample while it runs (the plain loop): its whole CPU time, start-up
+        # included, from the rusage of reaped children; an upper bound per event.
+        finished.whole_cpu_s = _children_cpu() - before
+    return _measure(plan, contestant, number, finished)
 
 
-def _wait(plan: Plan, contestant: Contestant, label: str, on_first: Any = None) -> int:
-    with Progress(console=console, transient=True) as bar:
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _wait(
+    plan: Plan, contestant: Contestant, label: str, on_first: Any = None
+) -> _contestants.Finished:
+    with Progress(console=console, transient=True, disable=not console.is_terminal) as bar:
         task = bar.add_task(label, total=plan.events)
         return _contestants.wait_done(
             plan.settings,
@@ -208,20 +196,12 @@ def _wait(plan: Plan, contestant: Contestant, label: str, on_first: Any = None) 
         )
 
 
-def _measure(plan: Plan, contestant: Contestant, number: int, dead: int) -> Run:
-    bootstrap = plan.settings.kafka_bootstrap
+def _measure(
+    plan: Plan, contestant: Contestant, number: int, finished: _contestants.Finished
+) -> Run:
     ours = contestant.name in ("ours", "tuned")
-    out = _topics.read_output(bootstrap, contestant.output, ditto=ours)
-    changelog = None
-    if ours:
-        reader = _topics.offset_reader(bootstrap)
-        try:
-            changelog = sum(
-                _topics.end_total(reader, f"{contestant.group}-{table}-changelog")
-                for table in ("cdc-key-state", "thing-id-owner")
-            )
-        finally:
-            reader.close()
+    out = _topics.read_output(plan.settings.kafka_bootstrap, contestant.output, ditto=ours)
+    cpu = finished.cpu_ms_per_event or finished.whole_cpu_ms_per_event(out.count)
     run = Run(
         contestant.name,
         number,
@@ -229,82 +209,25 @@ def _measure(plan: Plan, contestant: Contestant, number: int, dead: int) -> Run:
         len(out.keys),
         round(out.span_s, 3),
         round(out.events_per_s, 1),
-        dead,
+        finished.dead_letters,
+        None if cpu is None else round(cpu, 3),
         dict(out.actions) if ours else None,
-        changelog,
+        _changelog_records(plan, contestant.group) if ours else None,
     )
-    console.print(
-        f"round {number} {run.contestant:5}: {run.records} records in {run.seconds:.3f}s "
-        f"= {run.events_per_s:,.1f} events/s" + (f", {dead} dead letters" if dead else "")
-    )
+    _report.print_run(run)
+    _report.check_output(plan.events, run)
     return run
 
 
-LABELS = {
-    "ours": "streams worker: decode, map, key state, command",
-    "faust": "Faust copy agent, our app's settings, no work",
-    "plain": "confluent-kafka consume -> produce loop",
-    "tuned": "streams worker with {env}",
-}
-RATIOS = (("ours", "plain"), ("faust", "plain"), ("ours", "faust"), ("tuned", "ours"))
-
-
-def _report(plan: Plan, runs: list[Run]) -> dict[str, Any]:
-    medians = {
-        name: statistics.median(r.events_per_s for r in runs if r.contestant == name)
-        for name in plan.contestants
-    }
-    ratios = {
-        f"{a}/{b}": round(medians[a] / medians[b], 4) if medians[b] else 0.0
-        for a, b in RATIOS
-        if a in medians and b in medians
-    }
-    return {
-        "bench": "legacy_to_ditto",
-        "events": plan.events,
-        "input_topic": plan.source,
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "load_avg_1m_at_end": round(os.getloadavg()[0], 2),
-        },
-        "tuned_faust_env": plan.tuned or None,
-        "runs": [asdict(r) for r in runs],
-        "median_events_per_s": medians,
-        "ratios": ratios,
-        "goal_ours_to_plain": GOAL,
-        "ours_extra_work_per_event": list(EXTRA_WORK),
-    }
-
-
-def _print_runs(plan: Plan, runs: list[Run], report: dict[str, Any]) -> None:
-    medians = report["median_events_per_s"]
-    rounds = len(runs) // len(plan.contestants)
-    console.print(
-        f"\n[bold]events/s, median of {rounds} rounds over {plan.events} events[/bold] "
-        "(broker append times, first to last output record)"
-    )
-    for name in plan.contestants:
-        label = LABELS[name].format(env=_env_text(plan.tuned))
-        console.print(f"  {name:6} {medians[name]:>10,.1f}  {label}")
-    ratios = report["ratios"]
-    verdict = "met" if ratios["ours/plain"] >= GOAL else "missed"
-    console.print(f"  ours/plain  = {ratios['ours/plain']:.1%} (goal >= {GOAL:.0%}: {verdict})")
-    console.print(f"  faust/plain = {ratios['faust/plain']:.1%} (the most a Faust agent reaches)")
-    console.print(f"  ours/faust  = {ratios['ours/faust']:.1%}")
-    if "tuned/ours" in ratios:
-        console.print(f"  tuned/ours  = {ratios['tuned/ours']:.3f}")
-    first_ours = next(r for r in runs if r.contestant == "ours")
-    console.print(
-        f"per event, ours also ({first_ours.changelog_records} changelog records for "
-        f"{first_ours.records} commands in round {first_ours.round}):"
-    )
-    for line in EXTRA_WORK:
-        console.print(f"  - {line}")
-
-
-def _env_text(env: dict[str, str]) -> str:
-    return " ".join(f"{k}={v}" for k, v in sorted(env.items()))
+def _changelog_records(plan: Plan, group: str) -> int:
+    reader = _topics.offset_reader(plan.settings.kafka_bootstrap)
+    try:
+        return sum(
+            _topics.end_total(reader, f"{group}-{table}-changelog")
+            for table in ("cdc-key-state", "thing-id-owner")
+        )
+    finally:
+        reader.close()
 
 
 def _sampled_run(plan: Plan, py_spy: Path, number: int) -> dict[str, Any]:
@@ -324,37 +247,11 @@ def _sampled_run(plan: Plan, py_spy: Path, number: int) -> dict[str, Any]:
         _contestants.stop(contestant)
 
 
-def _print_samples(samples: dict[str, Any]) -> None:
-    console.print(f"\n[bold]worker under py-spy[/bold] ({samples.get('samples', 0)} samples)")
-    console.print("  inclusive time of the agent's steps (share of busy samples):")
-    for step, share in samples.get("inclusive_steps", {}).items():
-        console.print(f"    {share:6.1%}  {step}")
-    console.print("  own time by library:")
-    for area, share in samples.get("own_by_area", {}).items():
-        console.print(f"    {share:6.1%}  {area}")
-
-
-def _flow_profile(plan: Plan) -> dict[str, Any]:
+def _flow_profile(plan: Plan, plain_rate: float) -> dict[str, Any]:
     records = _input.read_records(plan.settings.kafka_bootstrap, plan.source)
     with console.status("profiling the flow in-process"):
         result = _profile.flow_only(plan.settings, records)
-    console.print(
-        f"\n[bold]flow alone[/bold] (decode, map, decide, encode; dict stores, no Kafka): "
-        f"{result.events_per_s:,.1f} events/s over {result.events} events"
-    )
-    console.print("  own time by stage (cProfile):")
-    for area, share in result.by_area.items():
-        console.print(f"    {share:6.1%}  {area}")
-    console.print("  top functions by own time:")
-    for name, share in result.top:
-        console.print(f"    {share:6.1%}  {name}")
-    return {
-        "events": result.events,
-        "seconds": round(result.seconds, 3),
-        "events_per_s": round(result.events_per_s, 1),
-        "own_by_area": result.by_area,
-        "top_functions": result.top,
-    }
+    return _report.flow_section(result, plain_rate)
 
 
 def _cleanup(plan: Plan, rounds: int) -> None:
