@@ -8,6 +8,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
 
 import com.sun.net.httpserver.HttpExchange;
@@ -29,6 +30,10 @@ final class Exchanges {
     /** Query parameters Ditto's HTTP API also takes as headers. */
     private static final List<String> HEADER_PARAMS = List.of("timeout", "response-required",
             "condition", "if-equal", "requested-acks", "allow-policy-lockout", "channel");
+
+    /** Credentials and framing headers, which Ditto's gateway does not turn into headers. */
+    private static final Set<String> DROPPED = Set.of("authorization", "content-length",
+            "connection", "transfer-encoding");
 
     private Exchanges() {}
 
@@ -68,14 +73,14 @@ final class Exchanges {
 
     /**
      * The command headers of a request: its HTTP headers through Ditto's header translator
-     * (the credentials left out), header-like query parameters, the caller's subjects and
-     * a correlation id when the caller sent none.
+     * (credentials and framing left out), header-like query parameters, the caller's
+     * subjects and a correlation id when the caller sent none.
      */
     static DittoHeaders dittoHeaders(HttpExchange exchange, AuthorizationContext subjects) {
         Map<String, String> external = new LinkedHashMap<>();
         exchange.getRequestHeaders().forEach((key, values) -> {
             String name = key.toLowerCase();
-            if (!"authorization".equals(name) && !values.isEmpty()) {
+            if (!DROPPED.contains(name) && !values.isEmpty()) {
                 external.put(name, values.get(0));
             }
         });
