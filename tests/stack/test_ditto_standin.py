@@ -7,10 +7,12 @@ each other's data. Waits are bounded polls of Kafka or of the connection status.
 from __future__ import annotations
 
 import json
+import socket
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -19,6 +21,8 @@ from confluent_kafka import Consumer, Message, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from streams.config import Settings, get_settings
+from streams.errors import StackError
+from streams.stack import ditto
 
 pytestmark = pytest.mark.stack
 
@@ -72,6 +76,18 @@ def _revision(api: httpx.Client, thing_id: str) -> int:
     response = api.get(f"/things/{thing_id}", params={"fields": "_revision"})
     assert response.status_code == 200, response.text
     return int(response.json()["_revision"])
+
+
+def test_a_busy_ditto_port_is_named_with_its_setting(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        settings = Settings.model_validate(
+            {"stack_dir": tmp_path, "ditto_url": f"http://127.0.0.1:{port}"}
+        )
+        with pytest.raises(StackError, match=f"port {port} in use.*STREAMS_DITTO_URL"):
+            ditto.up(settings)
 
 
 # -- HTTP API ---------------------------------------------------------------------------
