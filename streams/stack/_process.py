@@ -63,9 +63,12 @@ def _gone(pid: int) -> bool:
     """True once the process has exited (a zombie holds no ports or files any more)."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
+        if stat.rsplit(")", 1)[-1].split()[0] != "Z":
+            return False
+        # A JVM's main thread turns zombie while its other threads still hold the sockets.
+        return len(list(Path(f"/proc/{pid}/task").iterdir())) <= 1
     except (FileNotFoundError, ProcessLookupError):
         return True
-    return stat.rsplit(")", 1)[-1].split()[0] == "Z"
 
 
 @dataclass

@@ -89,7 +89,9 @@ def server_properties(settings: Settings) -> str:
         "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
         "log.dirs": str(home(settings) / "data"),
         "auto.create.topics.enable": "true",
-        "num.partitions": "1",
+        # A topic a consumer asks for before its producer created it gets the same
+        # partition count as ours: Faust tables need source and changelog to match.
+        "num.partitions": str(settings.topic_partitions),
         "default.replication.factor": "1",
         "min.insync.replicas": "1",
         "offsets.topic.replication.factor": "1",
