@@ -6,6 +6,10 @@
   that is still being processed.
 - No `processing_guarantee="exactly_once"`: at-least-once plus per-key and per-revision
   gates is what we rely on, and Faust flushes the producer before it commits offsets.
+- Fetches of up to 8 MiB per partition (Faust's default is 1 MiB): a Debezium event with
+  its schema is about 6 KB, and the fetcher refills a partition only once the previous
+  fetch is consumed, so small fetches left the agent waiting on round trips
+  (bench/legacy_to_ditto: about 1.19x events/s, about 5 % less CPU per event).
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from pathlib import Path
 import faust
 
 from streams.config import Settings
+
+FETCH_BYTES_PER_PARTITION = 8 * 1024 * 1024
 
 
 def worker_data_dir(settings: Settings, web_port: int) -> Path:
@@ -37,6 +43,7 @@ def create_app(
         topic_partitions=settings.topic_partitions,
         topic_replication_factor=1,
         consumer_auto_offset_reset="earliest",
+        consumer_max_fetch_size=FETCH_BYTES_PER_PARTITION,
         producer_acks=-1,
         web_host="127.0.0.1",
         web_port=port,

@@ -24,6 +24,7 @@ from streams.cdc import CdcRecord
 from streams.config import Settings
 from streams.ditto.protocol import encode
 from streams.errors import DataError
+from streams.kafka.admin import source_partitions
 from streams.kafka.topics import cdc_topic
 from streams.mapping import load_mappings
 from streams.stack.postgres import SYNC_ORIGIN
@@ -50,8 +51,10 @@ def register(app: faust.App, settings: Settings) -> Any:
     dead_letters = app.topic(
         settings.dead_letter_topic, key_serializer="raw", value_serializer="raw"
     )
-    states = app.Table("cdc-key-state", partitions=settings.topic_partitions)
-    owners = app.Table("thing-id-owner", partitions=settings.topic_partitions)
+    # A table's changelog must have as many partitions as the topics it is written from.
+    partitions = source_partitions(settings.kafka_bootstrap, sources.topics)
+    states = app.Table("cdc-key-state", partitions=partitions)
+    owners = app.Table("thing-id-owner", partitions=partitions)
 
     async def handle(event: Any) -> None:
         message = event.message

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from streams.errors import KafkaUnavailableError
+from streams.errors import ConfigError, KafkaUnavailableError
 from streams.kafka.topics import TopicSpec
 
 log = logging.getLogger(__name__)
@@ -43,3 +43,26 @@ def ensure_topics(bootstrap: str, specs: Iterable[TopicSpec], timeout: float = 3
                 raise KafkaUnavailableError(f"cannot create topic {name}: {exc}") from exc
     log.info("created topics=%s", ",".join(created))
     return created
+
+
+def source_partitions(bootstrap: str, topics: Iterable[str]) -> int:
+    """The one partition count shared by `topics`, which a Faust table over them needs."""
+    admin = admin_client(bootstrap)
+    try:
+        meta = admin.list_topics(timeout=30).topics
+    except KafkaException as exc:
+        raise KafkaUnavailableError(f"Kafka at {bootstrap} did not answer: {exc}") from exc
+    counts: dict[str, int] = {}
+    for topic in topics:
+        if topic not in meta or meta[topic].error is not None:
+            raise ConfigError(
+                f"topic {topic} does not exist: is the Debezium connector running and its "
+                "table in table.include.list? (`streams stack status`)"
+            )
+        counts[topic] = len(meta[topic].partitions)
+    if len(set(counts.values())) != 1:
+        raise ConfigError(
+            f"source topics differ in partition count {counts}: give them one count "
+            "(kafka-topics --alter --partitions) before the worker starts"
+        )
+    return next(iter(counts.values()))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -9,6 +10,8 @@ from dataclasses import dataclass
 import pytest
 
 from streams.config import Settings
+from streams.kafka.lag import group_lag
+from streams.kafka.topics import cdc_topic
 from streams.ops.worker_process import WorkerProcess
 
 
@@ -16,6 +19,17 @@ from streams.ops.worker_process import WorkerProcess
 class Worker:
     settings: Settings
     process: WorkerProcess
+
+
+def _caught_up(settings: Settings, timeout: float = 600.0) -> None:
+    """Wait until the new group has read the CDC history, so tests time only their own rows."""
+    topics = [cdc_topic(settings, table) for table in ("basins", "wells")]
+    deadline = time.monotonic() + timeout
+    while any(
+        p.lag > 0 for p in group_lag(settings.kafka_bootstrap, settings.consumer_group, topics)
+    ):
+        assert time.monotonic() < deadline, "worker did not catch up with the CDC topics"
+        time.sleep(1)
 
 
 @pytest.fixture(scope="module")
@@ -36,5 +50,6 @@ def worker(cdc_stack: Settings, tmp_path_factory: pytest.TempPathFactory) -> Ite
     )
     process = WorkerProcess(tmp_path_factory.mktemp("logs") / "worker.log", env)
     process.start()
+    _caught_up(settings)
     yield Worker(settings, process)
     process.stop()
