@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import platform
 import statistics
+import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -30,6 +31,12 @@ LABELS = {
 RATIOS = (("ours", "plain"), ("faust", "plain"), ("ours", "faust"), ("tuned", "ours"))
 
 console = Console()
+_STARTED = time.monotonic()
+
+
+def say(text: str) -> None:
+    """One progress line, with the seconds since the bench started."""
+    console.print(f"[{time.monotonic() - _STARTED:6.1f}s] {text}")
 
 
 @dataclass(frozen=True)
@@ -51,7 +58,7 @@ class Run:
 def print_run(run: Run) -> None:
     cpu = "" if run.cpu_ms_per_event is None else f", {run.cpu_ms_per_event:.3f} CPU ms/event"
     dead = f", {run.dead_letters} dead letters" if run.dead_letters else ""
-    console.print(
+    say(
         f"round {run.round} {run.contestant:5}: {run.records} records in {run.seconds:.3f}s "
         f"= {run.events_per_s:,.1f} events/s{cpu}{dead}"
     )
@@ -185,5 +192,6 @@ __all__ = [
     "print_run",
     "print_samples",
     "print_summary",
+    "say",
     "summary",
 ]

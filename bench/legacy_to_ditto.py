@@ -143,7 +143,7 @@ def _prepare_input(plan: Plan) -> None:
     templates = _input.load_templates(settings)
     with console.status(f"writing {plan.events} bench events to {plan.source}"):
         _input.publish(settings, plan.source, templates, plan.events)
-    console.print(
+    _report.say(
         f"input: {plan.events} inserts of distinct wells built from {len(templates)} "
         f"snapshot records of {settings.topic_prefix}.public.wells -> {plan.source}"
     )
