@@ -10,6 +10,8 @@ Debezium exposes no REST flag for it, so two facts from Kafka itself decide:
    done when its final record, the one marked `source.snapshot = "last"`, is in a
    topic with the offset's LSN: every record of one snapshot carries the same LSN, so
    a `last` marker of an earlier snapshot into the same topics does not count.
+3. With no committed offset at all (a fresh connector, before Connect's first offset
+   flush) any `last` marker in its topics is its own snapshot's.
 """
 
 from __future__ import annotations
@@ -54,7 +56,10 @@ class SnapshotWatch:
     def done(self) -> bool:
         offset = self._committed_offset()
         if offset is None:
-            return False
+            # Nothing committed yet (Connect flushes offsets once a minute): a fresh
+            # connector's only snapshot is done once its `last` record is in Kafka.
+            self._read_new_records()
+            return bool(self._last_lsns)
         if "snapshot" not in offset or offset.get("snapshot_completed") is True:
             return True
         lsn = offset.get("lsn")
