@@ -8,7 +8,7 @@ from typing import Any
 import faust
 from prometheus_client import generate_latest
 
-from streams.agents import legacy_to_ditto, metrics
+from streams.agents import ditto_to_legacy, legacy_to_ditto, metrics, postgres_sink
 from streams.agents.app import create_app
 from streams.config import Settings
 from streams.kafka.admin import ensure_topics
@@ -23,7 +23,10 @@ PROMETHEUS_TEXT = "text/plain; version=0.0.4"
 def build(settings: Settings, web_port: int | None = None) -> faust.App:
     ensure_topics(settings.kafka_bootstrap, owned_topics(settings))
     app = create_app(settings, web_port=web_port)
+    # The legacy agent first: the way back reads the thing-id claims it keeps.
     legacy_to_ditto.register(app, settings)
+    ditto_to_legacy.register(app, settings)
+    postgres_sink.register(app, settings)
     _pages(app)
     return app
 

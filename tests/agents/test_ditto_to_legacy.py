@@ -1,22 +1,18 @@
 """The Ditto -> legacy agents on the real stack: Ditto-shaped events in, rows out, no echo.
 
-A worker process runs the legacy -> Ditto agent beside the two agents of the way back,
-on topics of its own. Events are produced the way Ditto's Kafka target writes them
-(keyed by thing id, the Ditto Protocol envelope as the value). Each test checks what
+A `streams worker` process (all three agents) runs on topics of its own. Events are
+produced the way Ditto's Kafka target writes them (keyed by thing id, the Ditto Protocol
+envelope as the value). Each test checks what
 arrived in Postgres and on the topics, and that nothing extra arrived after a settle.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -34,29 +30,6 @@ pytestmark = pytest.mark.stack
 SETTLE = 8.0  # seconds of silence that show no extra record follows
 
 
-class TwinWorker(WorkerProcess):
-    """A worker process started from tests.agents._twin_worker."""
-
-    def start(self, timeout: float = 120.0) -> None:
-        self.log_file.parent.mkdir(parents=True, exist_ok=True)
-        root = Path(__file__).resolve().parent.parent.parent
-        with self.log_file.open("ab") as out:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "tests.agents._twin_worker", str(self.port)],
-                env={**os.environ, **self.env},
-                cwd=root,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        wait_until(
-            self._answers,
-            what="worker",
-            timeout=timeout,
-            alive=self.alive,
-            fix=f"see {self.log_file}",
-        )
-
-
 @pytest.fixture(scope="module")
 def settings(cdc_stack: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
     run = uuid.uuid4().hex[:8]
@@ -69,7 +42,7 @@ def settings(cdc_stack: Settings, tmp_path_factory: pytest.TempPathFactory) -> I
     }
     env = {f"STREAMS_{name.upper()}": value for name, value in topics.items()}
     env["STREAMS_WORKER_DATA_DIR"] = str(tmp_path_factory.mktemp("twin-worker"))
-    process = TwinWorker(tmp_path_factory.mktemp("logs") / "worker.log", env)
+    process = WorkerProcess(tmp_path_factory.mktemp("logs") / "worker.log", env)
     process.start()
     yield cdc_stack.model_copy(update=topics)
     process.stop()
