@@ -61,6 +61,11 @@ def start_ours(
         "STREAMS_CONSUMER_GROUP": group,
         "STREAMS_COMMAND_TOPIC": f"{prefix}.commands",
         "STREAMS_DEAD_LETTER_TOPIC": f"{prefix}.dead-letters",
+        # The worker runs the way back too: keep it off the stack's real event,
+        # reply and sink topics, or it would replay them into Postgres.
+        "STREAMS_EVENT_TOPIC": f"{prefix}.events",
+        "STREAMS_REPLY_TOPIC": f"{prefix}.replies",
+        "STREAMS_SINK_TOPIC": f"{prefix}.sink",
         "STREAMS_WORKER_DATA_DIR": str(data_dir),
         **(faust_env or {}),
     }

@@ -39,6 +39,10 @@ def worker(cdc_stack: Settings, tmp_path_factory: pytest.TempPathFactory) -> Ite
         "STREAMS_CONSUMER_GROUP": f"test-worker-{run}",
         "STREAMS_COMMAND_TOPIC": f"test.commands.{run}",
         "STREAMS_DEAD_LETTER_TOPIC": f"test.dead-letters.{run}",
+        # Its own way back too: the stack's event and sink topics are not this test's.
+        "STREAMS_EVENT_TOPIC": f"test.events.{run}",
+        "STREAMS_REPLY_TOPIC": f"test.replies.{run}",
+        "STREAMS_SINK_TOPIC": f"test.sink.{run}",
         "STREAMS_WORKER_DATA_DIR": str(tmp_path_factory.mktemp("worker")),
     }
     settings = cdc_stack.model_copy(

@@ -38,6 +38,7 @@ def settings(cdc_stack: Settings, tmp_path_factory: pytest.TempPathFactory) -> I
         "command_topic": f"test.commands.{run}",
         "event_topic": f"test.events.{run}",
         "sink_topic": f"test.sink.{run}",
+        "reply_topic": f"test.replies.{run}",
         "dead_letter_topic": f"test.dead-letters.{run}",
     }
     env = {f"STREAMS_{name.upper()}": value for name, value in topics.items()}
