@@ -19,6 +19,7 @@ from pathlib import Path
 
 from streams.config import PROJECT_ROOT, Settings
 from streams.errors import StackError
+from streams.stack._process import ServiceProcess
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,23 @@ def java(settings: Settings) -> Path:
             "or set STREAMS_JAVA_HOME"
         )
     return binary
+
+
+def java_process(
+    settings: Settings, name: str, folder: Path, *args: str, env: dict[str, str] | None = None
+) -> ServiceProcess:
+    """A JVM started as `java @folder/jvm.args ARGS`.
+
+    Class path and options sit in the argfile, so the command line recorded in the pid
+    file stays short and the same from one start to the next.
+    """
+    return ServiceProcess(
+        name=name,
+        argv=[str(settings.java_home / "bin" / "java"), f"@{folder / 'jvm.args'}", *args],
+        run_dir=settings.stack_dir / "run",
+        cwd=folder,
+        env=env or {},
+    )
 
 
 def _mvn(settings: Settings, pom_dir: Path, goal: str, *props: str) -> None:

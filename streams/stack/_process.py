@@ -84,6 +84,12 @@ class ServiceProcess:
     stop_signal: signal.Signals = signal.SIGTERM
     signal_group: bool = True  # False: signal only the leader (it stops its own children)
 
+    def wait_ready(self, check: Callable[[], bool], what: str, timeout: float) -> float:
+        """Seconds until `check` holds; fails at once if this process dies meanwhile."""
+        return wait_until(
+            check, what=what, timeout=timeout, alive=self.running, fix=f"see {self.log_file}"
+        )
+
     @property
     def pid_file(self) -> Path:
         return self.run_dir / f"{self.name}.pid"

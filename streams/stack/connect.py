@@ -21,7 +21,7 @@ from streams.config import PROJECT_ROOT, Settings
 from streams.errors import StackError
 from streams.stack import _connect_rest as rest
 from streams.stack import kafka
-from streams.stack._jvm import MAVEN_DIR, classpath, java, plugin_folder
+from streams.stack._jvm import MAVEN_DIR, classpath, java, java_process, plugin_folder
 from streams.stack._process import ServiceProcess, port_in_use, wait_until
 from streams.stack._snapshot import SnapshotWatch
 
@@ -65,17 +65,8 @@ def rest_address(settings: Settings) -> tuple[str, int]:
 
 def _worker(settings: Settings) -> ServiceProcess:
     folder = home(settings)
-    return ServiceProcess(
-        name="connect",
-        argv=[
-            str(settings.java_home / "bin" / "java"),
-            f"@{folder / 'jvm.args'}",
-            "org.apache.kafka.connect.cli.ConnectDistributed",
-            str(folder / "worker.properties"),
-        ],
-        run_dir=settings.stack_dir / "run",
-        cwd=folder,
-    )
+    main = "org.apache.kafka.connect.cli.ConnectDistributed"
+    return java_process(settings, "connect", folder, main, str(folder / "worker.properties"))
 
 
 def processes(settings: Settings) -> list[ServiceProcess]:
@@ -160,13 +151,8 @@ def up(settings: Settings) -> None:
         home(settings).mkdir(parents=True, exist_ok=True)
         _prepare(settings)
         worker.start()
-    seconds = wait_until(
-        lambda: rest.worker_ready(settings.connect_url),
-        what="kafka connect",
-        timeout=WORKER_TIMEOUT,
-        alive=worker.running,
-        fix=f"see {worker.log_file}",
-    )
+    ready = lambda: rest.worker_ready(settings.connect_url)  # noqa: E731
+    seconds = worker.wait_ready(ready, "kafka connect", WORKER_TIMEOUT)
     log.info("ready service=connect url=%s seconds=%.1f", settings.connect_url, seconds)
     register(settings, CONNECTOR_FILE, alive=worker.running, log_file=worker.log_file)
 

@@ -22,8 +22,8 @@ import httpx
 
 from streams.config import PROJECT_ROOT, Settings
 from streams.errors import StackError
-from streams.stack._jvm import _mvn, java
-from streams.stack._process import ServiceProcess, port_in_use, wait_until
+from streams.stack._jvm import _mvn, java, java_process
+from streams.stack._process import ServiceProcess, port_in_use
 
 log = logging.getLogger(__name__)
 
@@ -49,12 +49,11 @@ def address(settings: Settings) -> tuple[str, int]:
 
 def _server(settings: Settings) -> ServiceProcess:
     host, port = address(settings)
-    return ServiceProcess(
-        name="ditto",
-        argv=[str(settings.java_home / "bin" / "java"), f"@{home(settings) / 'jvm.args'}"],
-        run_dir=settings.stack_dir / "run",
-        cwd=home(settings),
-        # Credentials go through the environment, never the recorded command line.
+    # Credentials go through the environment, never the recorded command line.
+    return java_process(
+        settings,
+        "ditto",
+        home(settings),
         env={
             "DITTO_HTTP_HOST": host,
             "DITTO_HTTP_PORT": str(port),
@@ -162,13 +161,7 @@ def up(settings: Settings) -> None:
         build(settings)
         _write_args(settings)
         server.start()
-    seconds = wait_until(
-        lambda: healthy(settings),
-        what="ditto",
-        timeout=READY_TIMEOUT,
-        alive=server.running,
-        fix=f"see {server.log_file}",
-    )
+    seconds = server.wait_ready(lambda: healthy(settings), "ditto", READY_TIMEOUT)
     log.info("ready service=ditto url=%s seconds=%.1f", settings.ditto_url, seconds)
 
 

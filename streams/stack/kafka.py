@@ -20,8 +20,8 @@ from confluent_kafka.admin import AdminClient
 
 from streams.config import Settings
 from streams.errors import StackError
-from streams.stack._jvm import MAVEN_DIR, classpath, java
-from streams.stack._process import ServiceProcess, port_in_use, wait_until
+from streams.stack._jvm import MAVEN_DIR, classpath, java, java_process
+from streams.stack._process import ServiceProcess, port_in_use
 
 log = logging.getLogger(__name__)
 
@@ -57,18 +57,7 @@ def listener(settings: Settings) -> tuple[str, int]:
 
 def _server(settings: Settings) -> ServiceProcess:
     folder = home(settings)
-    return ServiceProcess(
-        name="kafka",
-        # The class path sits in a java @argfile: a short, stable command line to record.
-        argv=[
-            str(settings.java_home / "bin" / "java"),
-            f"@{folder / 'jvm.args'}",
-            "kafka.Kafka",
-            str(folder / "server.properties"),
-        ],
-        run_dir=settings.stack_dir / "run",
-        cwd=folder,
-    )
+    return java_process(settings, "kafka", folder, "kafka.Kafka", str(folder / "server.properties"))
 
 
 def processes(settings: Settings) -> list[ServiceProcess]:
@@ -182,13 +171,7 @@ def up(settings: Settings) -> None:
         _write_config(settings, cp)
         _format_storage(settings)
         server.start()
-    seconds = wait_until(
-        lambda: healthy(settings),
-        what="kafka",
-        timeout=READY_TIMEOUT,
-        alive=server.running,
-        fix=f"see {server.log_file}",
-    )
+    seconds = server.wait_ready(lambda: healthy(settings), "kafka", READY_TIMEOUT)
     log.info("ready service=kafka bootstrap=%s seconds=%.1f", settings.kafka_bootstrap, seconds)
 
 
