@@ -20,6 +20,11 @@ stack_app = typer.Typer(
     help="The local real stack: Postgres, Kafka, Connect, Ditto.", no_args_is_help=True
 )
 app.add_typer(stack_app, name="stack")
+ditto_app = typer.Typer(
+    help="Ditto set up as code: tenant policies and the Kafka connections.",
+    no_args_is_help=True,
+)
+app.add_typer(ditto_app, name="ditto")
 
 PartsOption = Annotated[
     list[str] | None,
@@ -91,6 +96,39 @@ def stack_seed() -> None:
         f"inserted basins={result.basins} wells={result.wells} "
         f"production_days={result.production_days}"
     )
+
+
+@ditto_app.command("bootstrap")
+def ditto_bootstrap(
+    tenant: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--tenant",
+            help="Tenant to set up (repeatable); default: every tenant in the legacy tables.",
+        ),
+    ] = None,
+) -> None:
+    """Create or update each tenant's policy and the command and event connections from
+    the templates under deploy/ditto/; entities that match their template stay as they are."""
+    from streams.ditto.bootstrap import Applied, bootstrap, policy_ids
+    from streams.mapping import load_mappings
+    from streams.ops.legacy_tenants import legacy_tenants
+
+    settings = get_settings()
+    mappings = load_mappings(settings.mappings_dir)
+    tenants = sorted(set(tenant)) if tenant else legacy_tenants(settings, mappings)
+    typer.echo(f"tenants: {', '.join(tenants) or 'none'}")
+
+    def report(applied: Applied) -> None:
+        entity = applied.desired
+        line = f"{entity.kind:<10} {entity.entity_id:<32} {applied.outcome.value}"
+        if applied.differences:
+            line += f" ({', '.join(applied.differences)})"
+        typer.echo(line)
+
+    results = bootstrap(settings, policy_ids(mappings, tenants), on_applied=report)
+    changed = sum(1 for r in results if r.outcome.value != "unchanged")
+    typer.echo(f"{changed} of {len(results)} Ditto entities created or updated")
 
 
 @app.command("demo")

@@ -76,6 +76,24 @@ class Settings(BaseSettings):
     ditto_password: SecretStr = Field(SecretStr("ditto"), description="Ditto HTTP password")
     ditto_devops_user: str = Field("devops", description="Ditto user that manages connections")
     ditto_devops_password: SecretStr = Field(SecretStr("foobar"), description="Its password")
+    ditto_sync_subject: str = Field(
+        "integration:ditto-streams",
+        description="Subject of our Kafka connections; tenant policies let it write twins",
+    )
+    ditto_admin_subject: str = Field(
+        "nginx:ditto",
+        description="Subject that administers tenant policies (nginx:<user> behind nginx)",
+    )
+    ditto_command_connection: str = Field(
+        "streams-commands", description="Ditto connection: command topic in, replies out"
+    )
+    ditto_event_connection: str = Field(
+        "streams-events", description="Ditto connection: twin events out to the event topic"
+    )
+    ditto_deploy_dir: Path = Field(
+        PROJECT_ROOT / "deploy" / "ditto",
+        description="Policy and connection JSON templates that `streams ditto bootstrap` sends",
+    )
 
     # -- mappings -----------------------------------------------------------------------
     mappings_dir: Path = Field(
