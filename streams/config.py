@@ -57,6 +57,10 @@ class Settings(BaseSettings):
         Path(".stack/workers"), description="Where each worker keeps its RocksDB table stores"
     )
     worker_web_port: int = Field(6066, description="Worker HTTP port (/metrics, health)")
+    worker_web_bind: str = Field(
+        "127.0.0.1",
+        description="Address the worker HTTP port binds to; 0.0.0.0 in a pod (probes, scrapes)",
+    )
 
     # -- PostgreSQL (the legacy estate) -------------------------------------------------
     pg_host: str = Field("127.0.0.1", description="Legacy PostgreSQL host")

@@ -45,9 +45,9 @@ def create_app(
         consumer_auto_offset_reset="earliest",
         consumer_max_fetch_size=FETCH_BYTES_PER_PARTITION,
         producer_acks=-1,
-        web_host="127.0.0.1",
+        web_host=settings.worker_web_bind,
         web_port=port,
-        web_bind="127.0.0.1",
+        web_bind=settings.worker_web_bind,
         stream_wait_empty=True,
         autodiscover=False,
     )
