@@ -44,6 +44,10 @@ class DlqHeader(StrEnum):
     OFFSET = DLQ_HEADER_PREFIX + "offset"
     MAPPING = DLQ_HEADER_PREFIX + "mapping"
     TIMESTAMP = DLQ_HEADER_PREFIX + "timestamp"
+    # Ditto's own refusal, on commands Ditto answered with a permanent error.
+    DITTO_STATUS = DLQ_HEADER_PREFIX + "ditto.status"
+    DITTO_ERROR = DLQ_HEADER_PREFIX + "ditto.error"
+    DITTO_MESSAGE = DLQ_HEADER_PREFIX + "ditto.message"
 
 
 class StreamsError(Exception):
@@ -85,10 +89,17 @@ class RejectedByDittoError(DataError):
 
     stage = Stage.DITTO_REPLY
 
-    def __init__(self, message: str, status: int, ditto_error: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        status: int,
+        ditto_error: str | None = None,
+        ditto_message: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.ditto_error = ditto_error
+        self.ditto_message = ditto_message
 
 
 class RejectedByPostgresError(DataError):
@@ -170,4 +181,8 @@ def dead_letter_headers(
         DlqHeader.MAPPING: mapping or "",
         DlqHeader.TIMESTAMP: str(timestamp_ms),
     }
+    if isinstance(exc, RejectedByDittoError):
+        values[DlqHeader.DITTO_STATUS] = str(exc.status)
+        values[DlqHeader.DITTO_ERROR] = exc.ditto_error or ""
+        values[DlqHeader.DITTO_MESSAGE] = (exc.ditto_message or "")[:2000]
     return [(str(name), value.encode()) for name, value in values.items()]

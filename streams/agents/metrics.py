@@ -40,6 +40,12 @@ RETRIES = Counter(
     ["agent", "peer"],
     registry=REGISTRY,
 )
+DITTO_ANSWERS = Counter(
+    "streams_ditto_answers",
+    "Ditto's answers to our commands, by verdict (done, retry, dead-letter) and status",
+    ["verdict", "status"],
+    registry=REGISTRY,
+)
 UNMAPPED_PATHS = Counter(
     "streams_unmapped_paths",
     "Twin paths that no mapping names: reported, never written to a row",

@@ -8,7 +8,13 @@ from typing import Any
 import faust
 from prometheus_client import generate_latest
 
-from streams.agents import ditto_to_legacy, legacy_to_ditto, metrics, postgres_sink
+from streams.agents import (
+    ditto_replies,
+    ditto_to_legacy,
+    legacy_to_ditto,
+    metrics,
+    postgres_sink,
+)
 from streams.agents.app import create_app
 from streams.config import Settings
 from streams.kafka.admin import ensure_topics
@@ -27,6 +33,7 @@ def build(settings: Settings, web_port: int | None = None) -> faust.App:
     legacy_to_ditto.register(app, settings)
     ditto_to_legacy.register(app, settings)
     postgres_sink.register(app, settings)
+    ditto_replies.register(app, settings)
     _pages(app)
     return app
 

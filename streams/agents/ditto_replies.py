@@ -1,0 +1,200 @@
+"""Agent: Ditto's answers on the reply topic -> done, sent again, or dead-lettered.
+
+Thin glue: the pairing and the verdicts are streams.state.replies. Guarantees defended:
+1. Nothing is lost on the edge to Ditto: Ditto's Kafka source commits a command it
+   refused, so every command it answered with a transient refusal is sent again here,
+   and every permanent refusal becomes a dead letter with Ditto's error in its headers.
+2. The agent reads the command topic and the reply topic, both keyed by thing id with
+   one partition count, and keeps unanswered commands in the changelog-backed table
+   "ditto-pending" under their correlation id: the entry moves with its partition.
+3. A retry waits its backoff, then is produced before the answer's offset can be
+   committed (Faust flushes the producer first): a crash re-reads the answer, and the
+   command at worst goes twice, which the twin's if-equal and revision gates absorb.
+4. No exception leaves the agent: a crashed Faust agent stalls its partitions silently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import faust
+
+from streams.agents import metrics
+from streams.agents._sending import send_dead_letter, with_retries
+from streams.config import Settings
+from streams.ditto.protocol import decode, parse_reply
+from streams.errors import DataError, DecodeError, RejectedByDittoError
+from streams.kafka.admin import source_partitions
+from streams.state.replies import (
+    Answer,
+    Decision,
+    Entry,
+    SentCommand,
+    Verdict,
+    on_answer,
+    on_command,
+)
+
+log = logging.getLogger(__name__)
+
+AGENT = "ditto-replies"
+PENDING_TABLE = "ditto-pending"
+ATTEMPT_HEADER = "streams-attempt"
+
+
+@dataclass(frozen=True)
+class _Record:
+    """The parts of a Kafka record a dead letter copies."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: list[tuple[str, bytes]]
+
+
+def _origin(message: Any) -> str:
+    return f"{message.topic}[{message.partition}]@{message.offset}"
+
+
+def _headers(message: Any) -> dict[str, str]:
+    return {k.lower(): v.decode(errors="replace") for k, v in message.headers or ()}
+
+
+def _envelope_correlation_id(value: bytes | None) -> str | None:
+    """Ditto answers with the envelope's correlation id; a record that is no envelope
+    gets the record header's (Ditto's fallback too)."""
+    try:
+        headers = decode(value or b"").get("headers")
+    except DecodeError:
+        return None
+    found = headers.get("correlation-id") if isinstance(headers, dict) else None
+    return str(found) if found is not None else None
+
+
+def _command(message: Any) -> tuple[str | None, SentCommand]:
+    headers = _headers(message)
+    envelope_id = _envelope_correlation_id(message.value)
+    command = SentCommand(
+        key=(message.key or b"").decode(errors="replace"),
+        value=(message.value or b"").decode(),
+        headers=tuple((k, v.decode()) for k, v in message.headers or () if k != ATTEMPT_HEADER),
+        origin=_origin(message),
+        topic=message.topic,
+        partition=message.partition,
+        offset=message.offset,
+        attempt=int(headers.get(ATTEMPT_HEADER, "1")),
+    )
+    return envelope_id or headers.get("correlation-id"), command
+
+
+def _answer(message: Any) -> tuple[str | None, Answer]:
+    reply = parse_reply(decode(message.value))
+    answer = Answer(reply.status, reply.error, reply.message, reply.description, _origin(message))
+    return reply.correlation_id or _headers(message).get("correlation-id"), answer
+
+
+def register(app: faust.App, settings: Settings) -> Any:
+    both = (settings.command_topic, settings.reply_topic)
+    topics = app.topic(
+        *both, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
+    )
+    commands = app.topic(settings.command_topic, key_serializer="raw", value_serializer="raw")
+    dead_letters = app.topic(
+        settings.dead_letter_topic, key_serializer="raw", value_serializer="raw"
+    )
+    pending = app.Table(PENDING_TABLE, partitions=source_partitions(settings.kafka_bootstrap, both))
+
+    async def act(decision: Decision) -> None:
+        status = str(decision.answer.status)
+        metrics.DITTO_ANSWERS.labels(decision.verdict.value, status).inc()
+        if decision.verdict is Verdict.RETRY:
+            await _send_again(commands, decision)
+        elif decision.verdict is Verdict.DEAD_LETTER:
+            await _dead_letter(dead_letters, decision)
+
+    def pair(message: Any) -> tuple[str | None, Entry | None, list[Decision]]:
+        if message.topic == settings.command_topic:
+            correlation_id, command = _command(message)
+            if correlation_id is None:
+                return None, None, []
+            return correlation_id, *on_command(pending.get(correlation_id), command)
+        correlation_id, answer = _answer(message)
+        if correlation_id is None:
+            return None, None, []
+        return correlation_id, *on_answer(pending.get(correlation_id), answer)
+
+    async def handle(message: Any) -> None:
+        correlation_id, entry, decisions = pair(message)
+        if correlation_id is None:
+            metrics.count_skip(AGENT, "no-correlation-id")
+            log.warning("no correlation id, cannot pair origin=%s", _origin(message))
+            return
+        for decision in decisions:
+            await act(decision)
+        if entry is None:
+            pending.pop(correlation_id, None)
+        else:
+            pending[correlation_id] = entry
+
+    @app.agent(topics, name=AGENT, concurrency=1)
+    async def ditto_replies(stream: Any) -> None:
+        async for event in stream.events():
+            metrics.EVENTS_IN.labels(AGENT).inc()
+            try:
+                await handle(event.message)
+            except Exception as exc:  # a bad record must not stall the partition
+                if not isinstance(exc, DataError):
+                    log.exception("unexpected error origin=%s", _origin(event.message))
+                await send_dead_letter(
+                    dead_letters, AGENT, exc, message=event.message, mapping=None
+                )
+
+    return ditto_replies
+
+
+async def _send_again(topic: Any, decision: Decision) -> None:
+    retry = decision.retry
+    log.warning(
+        "ditto refused thing=%s status=%d error=%s: sending attempt %d in %.1fs origin=%s",
+        retry.key,
+        decision.answer.status,
+        decision.answer.error,
+        retry.attempt,
+        decision.delay,
+        retry.origin,
+    )
+    metrics.RETRIES.labels(AGENT, "ditto").inc()
+    await asyncio.sleep(decision.delay)
+    headers = [(k, v.encode()) for k, v in retry.headers]
+    headers.append((ATTEMPT_HEADER, str(retry.attempt).encode()))
+    await with_retries(
+        AGENT,
+        "kafka",
+        lambda: topic.send(key=retry.key.encode(), value=retry.value.encode(), headers=headers),
+    )
+    metrics.EVENTS_OUT.labels(AGENT).inc()
+
+
+async def _dead_letter(topic: Any, decision: Decision) -> None:
+    command, answer = decision.command, decision.answer
+    refusal = RejectedByDittoError(
+        f"Ditto refused the command for good: {answer.status} {answer.error}: "
+        f"{answer.message} (answer {answer.origin})",
+        answer.status,
+        answer.error,
+        answer.message,
+    )
+    record = _Record(
+        command.topic,
+        command.partition,
+        command.offset,
+        command.key.encode(),
+        command.value.encode(),
+        [(k, v.encode()) for k, v in command.headers],
+    )
+    await send_dead_letter(topic, AGENT, refusal, message=record, mapping=None)

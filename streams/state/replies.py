@@ -1,0 +1,146 @@
+"""Ditto's answers to our commands: pair each answer with the command it answers, and
+decide what the pair means. Pure; the agent stores the entries and acts on the verdicts.
+
+Why the commands are kept, and where: an answer names its command only by correlation
+id; Ditto's reply carries the status and error but not the command. To re-send, the
+command must be recoverable, so the replies agent reads the command topic too and keeps
+each command in a changelog-backed table under its correlation id until its answer came.
+Commands and answers are both keyed by thing id on topics with the same partition
+count, so a command and its answer share a partition number: the entry lives in one
+table partition, which moves with both on a rebalance. (Carrying the command inside
+its own headers would double every command and every event Ditto copies them into.)
+
+The two topics are read side by side, so an answer may be read before its command. An
+entry therefore holds both halves, commands and answers in arrival order, and pairs
+them first in, first out; Ditto answers each command record once.
+
+Status -> verdict, as Ditto's own Kafka source treats them (ditto.md §3.4):
+
+=====================  ===========  ==========================================
+status                 verdict      why
+=====================  ===========  ==========================================
+2xx, 412               done         applied, or a conditional write skipped
+408, 424, 429, 5xx     retry        Ditto or a dependency was busy or away
+any other              dead letter  the command can never succeed as it is
+=====================  ===========  ==========================================
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+from enum import StrEnum
+from typing import Any
+
+BACKOFF_START = 0.5
+BACKOFF_CAP = 30.0
+_TRANSIENT = frozenset({408, 424, 429})
+
+
+class Verdict(StrEnum):
+    DONE = "done"
+    RETRY = "retry"
+    DEAD_LETTER = "dead-letter"
+
+
+def verdict_for(status: int) -> Verdict:
+    """One place that splits Ditto's answers into done, retry and dead letter."""
+    if 200 <= status < 300 or status == 412:
+        return Verdict.DONE
+    if status in _TRANSIENT or 500 <= status < 600:
+        return Verdict.RETRY
+    return Verdict.DEAD_LETTER
+
+
+def backoff(attempt: int) -> float:
+    """Seconds to wait before sending attempt `attempt + 1` (doubling, capped)."""
+    return float(min(BACKOFF_START * 2 ** max(attempt - 1, 0), BACKOFF_CAP))
+
+
+@dataclass(frozen=True, slots=True)
+class SentCommand:
+    """A command record as read from the command topic: enough to send it again."""
+
+    key: str
+    value: str
+    headers: tuple[tuple[str, str], ...]
+    origin: str  # topic[partition]@offset of the record
+    topic: str
+    partition: int
+    offset: int
+    attempt: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """Ditto's reply to one command, reduced to what a decision and a dead letter need."""
+
+    status: int
+    error: str | None
+    message: str | None
+    description: str | None
+    origin: str  # topic[partition]@offset of the reply record
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    verdict: Verdict
+    command: SentCommand
+    answer: Answer
+    delay: float = 0.0  # before a retry is sent
+
+    @property
+    def retry(self) -> SentCommand:
+        """The command to send again: the same record, one attempt further."""
+        return replace(self.command, attempt=self.command.attempt + 1)
+
+
+# -- the table entry: plain JSON, so the changelog needs no custom codec ------------------
+
+Entry = dict[str, list[dict[str, Any]]]
+
+
+def _empty() -> Entry:
+    return {"commands": [], "answers": []}
+
+
+def _command_from(raw: dict[str, Any]) -> SentCommand:
+    return SentCommand(**{**raw, "headers": tuple(tuple(h) for h in raw["headers"])})
+
+
+def _pair(entry: Entry) -> tuple[Entry | None, list[Decision]]:
+    commands, answers = list(entry["commands"]), list(entry["answers"])
+    decisions = []
+    while commands and answers:
+        command, answer = _command_from(commands.pop(0)), Answer(**answers.pop(0))
+        verdict = verdict_for(answer.status)
+        delay = backoff(command.attempt) if verdict is Verdict.RETRY else 0.0
+        decisions.append(Decision(verdict, command, answer, delay))
+    rest = {"commands": commands, "answers": answers}
+    return (rest if commands or answers else None), decisions
+
+
+def on_command(entry: Entry | None, command: SentCommand) -> tuple[Entry | None, list[Decision]]:
+    """A command was read: keep it, and decide if its answer came first."""
+    current = entry or _empty()
+    return _pair({**current, "commands": [*current["commands"], asdict(command)]})
+
+
+def on_answer(entry: Entry | None, answer: Answer) -> tuple[Entry | None, list[Decision]]:
+    """An answer was read: decide with its command, or keep it until the command comes."""
+    current = entry or _empty()
+    return _pair({**current, "answers": [*current["answers"], asdict(answer)]})
+
+
+__all__ = [
+    "BACKOFF_CAP",
+    "BACKOFF_START",
+    "Answer",
+    "Decision",
+    "Entry",
+    "SentCommand",
+    "Verdict",
+    "backoff",
+    "on_answer",
+    "on_command",
+    "verdict_for",
+]
