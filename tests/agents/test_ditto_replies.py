@@ -1,0 +1,208 @@
+"""Legacy rows to twins in Ditto end to end, and Ditto's answers handled by the worker.
+
+The module bootstraps Ditto for its own tenant, subject, topics and connections, then
+runs a real worker. The worker replays the whole CDC history into its command topic;
+those commands name other tenants' policies, which do not grant this module's subject,
+so Ditto refuses them and they become dead letters here, never twins in the shared Ditto.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+
+from streams.config import Settings
+from streams.ditto.bootstrap import bootstrap
+from streams.kafka.admin import ensure_topics
+from streams.kafka.topics import owned_topics
+from streams.ops.worker_process import WorkerProcess
+from tests.agents._records import Record, collect
+from tests.agents.conftest import _caught_up
+
+pytestmark = pytest.mark.stack
+
+WAIT = 90.0
+
+
+@dataclass
+class Setup:
+    settings: Settings
+    tenant: str  # bootstrapped: the sync may write its twins
+    locked: str  # a policy that lets the sync read but not write
+    api: httpx.Client
+    worker: WorkerProcess
+
+
+def _env(run: str, data_dir: str) -> dict[str, str]:
+    return {
+        "STREAMS_CONSUMER_GROUP": f"test-replies-{run}",
+        "STREAMS_COMMAND_TOPIC": f"test.commands.{run}",
+        "STREAMS_REPLY_TOPIC": f"test.replies.{run}",
+        "STREAMS_EVENT_TOPIC": f"test.events.{run}",
+        "STREAMS_SINK_TOPIC": f"test.sink.{run}",
+        "STREAMS_DEAD_LETTER_TOPIC": f"test.dead-letters.{run}",
+        "STREAMS_DITTO_SYNC_SUBJECT": f"integration:test-{run}",
+        "STREAMS_DITTO_COMMAND_CONNECTION": f"test-commands-{run}",
+        "STREAMS_DITTO_EVENT_CONNECTION": f"test-events-{run}",
+        "STREAMS_WORKER_DATA_DIR": data_dir,
+    }
+
+
+def _lock(api: httpx.Client, settings: Settings, tenant: str) -> None:
+    read_only = {"grant": ["READ"], "revoke": []}
+    everything = {"grant": ["READ", "WRITE"], "revoke": []}
+    policy = {
+        "entries": {
+            "ADMIN": {
+                "subjects": {settings.ditto_admin_subject: {"type": "test"}},
+                "resources": {"policy:/": everything, "thing:/": everything},
+            },
+            "SYNC": {
+                "subjects": {settings.ditto_sync_subject: {"type": "test"}},
+                "resources": {"policy:/": read_only, "thing:/": read_only},
+            },
+        }
+    }
+    response = api.put(f"/policies/{tenant}:default-policy", json=policy)
+    assert response.status_code == 201, response.text
+
+
+def _rows(settings: Settings, sql: str, tenants: tuple[str, ...]) -> None:
+    with psycopg.connect(settings.pg_dsn, autocommit=True) as conn:
+        for tenant in tenants:
+            conn.execute(sql, (tenant,))
+
+
+@pytest.fixture(scope="module")
+def setup(cdc_stack: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
+    from streams.stack import orchestrator
+
+    orchestrator.up(cdc_stack, only=("ditto",))
+    run = uuid.uuid4().hex[:8]
+    env = _env(run, str(tmp_path_factory.mktemp("worker")))
+    settings = cdc_stack.model_copy(
+        update={k.removeprefix("STREAMS_").lower(): v for k, v in env.items()}
+    )
+    tenant, locked = f"rp{run}", f"rl{run}"
+    ensure_topics(settings.kafka_bootstrap, owned_topics(settings))
+    bootstrap(settings, [f"{tenant}:default-policy"])
+    auth = (settings.ditto_user, settings.ditto_password.get_secret_value())
+    api = httpx.Client(base_url=f"{settings.ditto_url}/api/2", auth=auth, timeout=10)
+    _lock(api, settings, locked)
+    _rows(
+        settings,
+        "INSERT INTO basins (tenant, code, name) VALUES (%s, 'B-1', 'B')",
+        (tenant, locked),
+    )
+    worker = WorkerProcess(tmp_path_factory.mktemp("logs") / "worker.log", env)
+    worker.start()
+    _caught_up(settings)
+    yield Setup(settings, tenant, locked, api, worker)
+    worker.stop()
+    _rows(settings, "DELETE FROM wells WHERE tenant = %s", (tenant, locked))
+    _rows(settings, "DELETE FROM basins WHERE tenant = %s", (tenant, locked))
+    with httpx.Client(
+        base_url=f"{settings.ditto_url}/api/2",
+        auth=(settings.ditto_devops_user, settings.ditto_devops_password.get_secret_value()),
+    ) as devops:
+        devops.delete(f"/connections/{settings.ditto_command_connection}")
+        devops.delete(f"/connections/{settings.ditto_event_connection}")
+    api.close()
+
+
+def _insert_well(settings: Settings, tenant: str, code: str) -> None:
+    with psycopg.connect(settings.pg_dsn, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO wells (tenant, well_code, name, basin_code, api_number, "
+            "tubing_size, oil_rate_bopd, status) "
+            "VALUES (%s, %s, %s, 'B-1', 'VE-12345', %s, 450, 'PRODUCING')",
+            (tenant, code, code, Decimal("2.875")),
+        )
+
+
+def _twin(api: httpx.Client, thing_id: str) -> dict[str, Any]:
+    deadline = time.monotonic() + WAIT
+    while (response := api.get(f"/things/{thing_id}")).status_code == 404:
+        assert time.monotonic() < deadline, f"{thing_id} never appeared in Ditto"
+        time.sleep(0.5)
+    assert response.status_code == 200, response.text
+    found: dict[str, Any] = response.json()
+    return found
+
+
+def test_a_new_legacy_well_becomes_its_twin_in_ditto(setup: Setup) -> None:
+    _insert_well(setup.settings, setup.tenant, "MOR-001")
+
+    twin = _twin(setup.api, f"{setup.tenant}:well-mor-001")
+
+    assert twin == {
+        "thingId": f"{setup.tenant}:well-mor-001",
+        "policyId": f"{setup.tenant}:default-policy",
+        "definition": f"{setup.settings.thing_models_url}/well-1.0.0.tm.jsonld",
+        "attributes": {
+            "type": "WELL",
+            "name": "MOR-001",
+            "wellCode": "MOR-001",
+            "apiNumber": "VE-12345",
+        },
+        "features": {
+            "completion": {"properties": {"tubingSize": 2.875}},
+            "production": {"properties": {"oilRateBopd": 450}},
+            "status": {"properties": {"current": "PRODUCING"}},
+        },
+    }
+
+
+def _refused(thing_id: str) -> Any:
+    def found(records: list[Record]) -> bool:
+        return any(r.key == thing_id for r in records)
+
+    return found
+
+
+def test_a_command_ditto_refuses_for_good_is_a_dead_letter_with_dittos_error(
+    setup: Setup,
+) -> None:
+    thing_id = f"{setup.locked}:well-x-1"
+
+    _insert_well(setup.settings, setup.locked, "X-1")
+
+    records = collect(
+        setup.settings.kafka_bootstrap, setup.settings.dead_letter_topic, _refused(thing_id)
+    )
+    letter = next(r for r in records if r.key == thing_id)
+    assert letter.json["topic"] == f"{setup.locked}/well-x-1/things/twin/commands/modify"
+    assert letter.headers["streams.dlq.stage"] == "ditto-reply"
+    assert letter.headers["streams.dlq.error.class"] == "RejectedByDittoError"
+    assert letter.headers["streams.dlq.topic"] == setup.settings.command_topic
+    assert letter.headers["streams.dlq.ditto.status"] == "403"
+    assert letter.headers["streams.dlq.ditto.error"] == "things:thing.notmodifiable"
+    assert letter.headers["streams.dlq.ditto.message"]
+    assert letter.headers["correlation-id"].startswith("streams:")
+    assert setup.api.get(f"/things/{thing_id}").status_code == 404
+
+
+def test_the_worker_counts_dittos_answers(setup: Setup) -> None:
+    _insert_well(setup.settings, setup.tenant, "MOR-002")
+    _twin(setup.api, f"{setup.tenant}:well-mor-002")
+
+    deadline = time.monotonic() + WAIT
+    while True:
+        page = httpx.get(f"http://127.0.0.1:{setup.worker.port}/metrics", timeout=10).text
+        done = [
+            line for line in page.splitlines() if line.startswith("streams_ditto_answers_total")
+        ]
+        if any('verdict="done"' in line for line in done) and any(
+            'verdict="dead-letter"' in line for line in done
+        ):
+            break
+        assert time.monotonic() < deadline, f"answers not counted: {done}"
+        time.sleep(0.5)
