@@ -70,3 +70,29 @@ def test_changed_missing_and_left_over_fields_are_drift() -> None:
 def test_a_list_of_another_length_and_true_for_1_are_drift() -> None:
     assert drift({"a": [1, 2]}, {"a": [1]}) == ["/a"]
     assert drift({"a": True}, {"a": 1}) == ["/a"]
+
+
+def test_the_shipped_templates_fill_from_settings_alone() -> None:
+    from streams.config import Settings
+    from streams.ditto.bootstrap import desired_state, policy_ids
+    from streams.mapping import load_mappings
+
+    settings = Settings(command_topic="cmds", reply_topic="answers", event_topic="events")
+    policies = policy_ids(load_mappings(settings.mappings_dir), ["acme", "nordic"])
+
+    wanted = {e.entity_id: e.body for e in desired_state(settings, policies)}
+
+    assert list(wanted) == [
+        "acme:default-policy",
+        "nordic:default-policy",
+        "streams-commands",
+        "streams-events",
+    ]
+    assert "${" not in json.dumps(wanted)
+    source = wanted["streams-commands"]["sources"][0]
+    assert source["addresses"] == ["cmds"]
+    assert source["replyTarget"]["address"] == "answers/{{ thing:id }}"
+    assert wanted["streams-commands"]["specificConfig"]["consumerOffsetReset"] == "earliest"
+    assert wanted["streams-events"]["targets"][0]["address"] == "events/{{ thing:id }}"
+    sync = wanted["acme:default-policy"]["entries"]["SYNC"]
+    assert list(sync["subjects"]) == [settings.ditto_sync_subject]
