@@ -10,14 +10,16 @@ Thin glue: the pairing and the verdicts are streams.state.replies. Guarantees de
 3. A retry waits its backoff, then is produced before the answer's offset can be
    committed (Faust flushes the producer first): a crash re-reads the answer, and the
    command at worst goes twice, which the twin's if-equal and revision gates absorb.
-4. No exception leaves the agent: a crashed Faust agent stalls its partitions silently.
+4. Order per thing: a retry raises a barrier (table "ditto-retry-barrier"), and commands
+   of that thing which Ditto applied before the retry are replayed after it.
+5. No exception leaves the agent: a crashed Faust agent stalls its partitions silently.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import faust
@@ -34,14 +36,18 @@ from streams.state.replies import (
     Entry,
     SentCommand,
     Verdict,
+    barrier_from,
     on_answer,
     on_command,
+    ordered,
+    widened,
 )
 
 log = logging.getLogger(__name__)
 
 AGENT = "ditto-replies"
 PENDING_TABLE = "ditto-pending"
+BARRIER_TABLE = "ditto-retry-barrier"  # per thing: keeps its commands in order on retries
 ATTEMPT_HEADER = "streams-attempt"
 
 
@@ -107,15 +113,23 @@ def register(app: faust.App, settings: Settings) -> Any:
     dead_letters = app.topic(
         settings.dead_letter_topic, key_serializer="raw", value_serializer="raw"
     )
-    pending = app.Table(PENDING_TABLE, partitions=source_partitions(settings.kafka_bootstrap, both))
+    partitions = source_partitions(settings.kafka_bootstrap, both)
+    pending = app.Table(PENDING_TABLE, partitions=partitions)
+    barriers = app.Table(BARRIER_TABLE, partitions=partitions)
 
     async def act(decision: Decision) -> None:
-        status = str(decision.answer.status)
-        metrics.DITTO_ANSWERS.labels(decision.verdict.value, status).inc()
-        if decision.verdict is Verdict.RETRY:
-            await _send_again(commands, decision)
+        thing = decision.command.key
+        decision, barrier = ordered(decision, barrier_from(barriers.get(thing)))
+        metrics.DITTO_ANSWERS.labels(decision.verdict.value, str(decision.answer.status)).inc()
+        if decision.verdict in (Verdict.RETRY, Verdict.REPLAY):
+            resent_at = await _send_again(commands, decision)
+            barrier = widened(barrier, decision, resent_at)
         elif decision.verdict is Verdict.DEAD_LETTER:
             await _dead_letter(dead_letters, decision)
+        if barrier is None:
+            barriers.pop(thing, None)
+        else:
+            barriers[thing] = asdict(barrier)
 
     def pair(message: Any) -> tuple[str | None, Entry | None, list[Decision]]:
         if message.topic == settings.command_topic:
@@ -157,13 +171,16 @@ def register(app: faust.App, settings: Settings) -> Any:
     return ditto_replies
 
 
-async def _send_again(topic: Any, decision: Decision) -> None:
+async def _send_again(topic: Any, decision: Decision) -> int:
+    """Send the command again after its delay; the offset it got (a barrier needs it)."""
     retry = decision.retry
     log.warning(
-        "ditto refused thing=%s status=%d error=%s: sending attempt %d in %.1fs origin=%s",
+        "ditto answered thing=%s status=%d error=%s verdict=%s: sending attempt %d in %.1fs "
+        "origin=%s",
         retry.key,
         decision.answer.status,
         decision.answer.error,
+        decision.verdict.value,
         retry.attempt,
         decision.delay,
         retry.origin,
@@ -172,12 +189,15 @@ async def _send_again(topic: Any, decision: Decision) -> None:
     await asyncio.sleep(decision.delay)
     headers = [(k, v.encode()) for k, v in retry.headers]
     headers.append((ATTEMPT_HEADER, str(retry.attempt).encode()))
-    await with_retries(
-        AGENT,
-        "kafka",
-        lambda: topic.send(key=retry.key.encode(), value=retry.value.encode(), headers=headers),
-    )
+
+    async def send() -> int:
+        sent = await topic.send(key=retry.key.encode(), value=retry.value.encode(), headers=headers)
+        # Wait for the broker's ack: the barrier is drawn at the record's offset.
+        return int((await sent).offset)
+
+    offset = await with_retries(AGENT, "kafka", send)
     metrics.EVENTS_OUT.labels(AGENT).inc()
+    return offset
 
 
 async def _dead_letter(topic: Any, decision: Decision) -> None:

@@ -23,6 +23,16 @@ status                 verdict      why
 408, 424, 429, 5xx     retry        Ditto or a dependency was busy or away
 any other              dead letter  the command can never succeed as it is
 =====================  ===========  ==========================================
+
+Order: a retry lands behind commands for the same thing that Ditto applied meanwhile, and
+re-applying an old command after newer ones would leave old values in the twin. So a
+retry raises a barrier for its thing over the command topic's offsets from the refused
+command to the retry: a later command of that thing answered as done inside the barrier
+is replayed after the retry (verdict replay), and each re-sent record widens the barrier
+to itself. Replaying the suffix of a thing's merges, modifies and deletes in their order
+ends in the same twin as applying them once in order. The barrier falls once an answer
+for a command beyond it arrives. Answers reach us in the order Ditto applied the
+commands (one partition per thing), and the agent sends before it reads on.
 """
 
 from __future__ import annotations
@@ -40,6 +50,7 @@ class Verdict(StrEnum):
     DONE = "done"
     RETRY = "retry"
     DEAD_LETTER = "dead-letter"
+    REPLAY = "replay"  # done, but before a retry of an older command: send again after it
 
 
 def verdict_for(status: int) -> Verdict:
@@ -94,6 +105,41 @@ class Decision:
         return replace(self.command, attempt=self.command.attempt + 1)
 
 
+@dataclass(frozen=True, slots=True)
+class Barrier:
+    """Offsets strictly between after and until of one thing's commands that Ditto applied before a
+    retry of an older command: done answers inside it are replayed."""
+
+    after: int
+    until: int
+
+    def holds(self, offset: int) -> bool:
+        return self.after < offset < self.until
+
+
+def barrier_from(raw: dict[str, int] | None) -> Barrier | None:
+    return None if raw is None else Barrier(raw["after"], raw["until"])
+
+
+def ordered(decision: Decision, barrier: Barrier | None) -> tuple[Decision, Barrier | None]:
+    """The decision with order kept (a done answer inside the barrier becomes a replay),
+    and the barrier that stays: None once an answer lies beyond it."""
+    if barrier is None:
+        return decision, None
+    offset = decision.command.offset
+    if decision.verdict is Verdict.DONE and barrier.holds(offset):
+        decision = replace(decision, verdict=Verdict.REPLAY)
+    return decision, (None if offset >= barrier.until else barrier)
+
+
+def widened(barrier: Barrier | None, decision: Decision, resent_offset: int) -> Barrier:
+    """The barrier after `decision`'s command was sent again at `resent_offset`."""
+    after = decision.command.offset
+    if barrier is not None:
+        after = min(after, barrier.after)
+    return Barrier(after, resent_offset)
+
+
 # -- the table entry: plain JSON, so the changelog needs no custom codec ------------------
 
 Entry = dict[str, list[dict[str, Any]]]
@@ -135,12 +181,16 @@ __all__ = [
     "BACKOFF_CAP",
     "BACKOFF_START",
     "Answer",
+    "Barrier",
     "Decision",
     "Entry",
     "SentCommand",
     "Verdict",
     "backoff",
+    "barrier_from",
     "on_answer",
     "on_command",
+    "ordered",
     "verdict_for",
+    "widened",
 ]

@@ -9,12 +9,16 @@ import pytest
 from streams.state.replies import (
     BACKOFF_CAP,
     Answer,
+    Barrier,
+    Decision,
     SentCommand,
     Verdict,
     backoff,
     on_answer,
     on_command,
+    ordered,
     verdict_for,
+    widened,
 )
 
 
@@ -111,3 +115,42 @@ def test_an_entry_survives_its_json_changelog_and_pairs_first_in_first_out() -> 
     assert [d.verdict for d in first + second] == [Verdict.RETRY, Verdict.DONE]
     assert first[0].command.headers == (("correlation-id", "c1"),)
     assert entry is None
+
+
+def _decided(status: int, offset: int) -> Decision:
+    _, decisions = on_answer(on_command(None, _command(offset=offset))[0], _answer(status))
+    return decisions[0]
+
+
+def test_a_retry_keeps_order_by_replaying_what_ditto_applied_before_it() -> None:
+    """Commands 10 (refused with 429), 11 (applied) and 13 (sent after the retry at 12)."""
+    refused, decision_barrier = ordered(_decided(429, 10), None)
+    assert refused.verdict is Verdict.RETRY
+    barrier = widened(decision_barrier, refused, resent_offset=12)
+    assert barrier == Barrier(10, 12)
+
+    applied_meanwhile, barrier_after = ordered(_decided(204, 11), barrier)
+    assert applied_meanwhile.verdict is Verdict.REPLAY
+    assert barrier_after is not None
+    barrier = widened(barrier_after, applied_meanwhile, resent_offset=14)
+    assert barrier == Barrier(10, 14)
+
+    # 13 came after the retry but before the replay of 11: it is replayed as well.
+    between, barrier_after = ordered(_decided(204, 13), barrier)
+    assert between.verdict is Verdict.REPLAY
+
+    # The replay's own answer (14) and anything later: order is whole again.
+    last, barrier_after = ordered(_decided(204, 14), Barrier(10, 14))
+    assert last.verdict is Verdict.DONE
+    assert barrier_after is None
+
+
+def test_inside_a_barrier_refusals_keep_their_own_verdict() -> None:
+    barrier = Barrier(10, 20)
+
+    refused, kept = ordered(_decided(403, 15), barrier)
+    busy, _ = ordered(_decided(503, 16), barrier)
+
+    assert (refused.verdict, kept) == (Verdict.DEAD_LETTER, barrier)
+    assert busy.verdict is Verdict.RETRY
+    assert widened(barrier, busy, resent_offset=25) == Barrier(10, 25)
