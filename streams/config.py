@@ -31,6 +31,11 @@ class Settings(BaseSettings):
 
     # -- local stack -----------------------------------------------------------------
     stack_dir: Path = Field(Path(".stack"), description="Folder holding all local stack state")
+    stack_external: bool = Field(
+        False,
+        description="The stack runs elsewhere (docker-compose.test.yml): `stack up` and the "
+        "test fixtures wait for each part to be healthy instead of starting it",
+    )
     maven_repo: Path | None = Field(
         None, description="Maven local repository; None uses Maven's default (~/.m2)"
     )

@@ -2,7 +2,9 @@
 
 Parts (each a module of this package with processes/up/down/healthy):
 postgres -> kafka -> connect (registers Debezium) -> ditto.
-`up` is idempotent: a part that is already healthy is left alone.
+`up` is idempotent: a part that is already healthy is left alone. With
+STREAMS_STACK_EXTERNAL the parts run elsewhere (docker-compose.test.yml) and `up` only
+waits until each one is healthy.
 """
 
 from __future__ import annotations
@@ -15,12 +17,13 @@ from dataclasses import dataclass
 from types import ModuleType
 
 from streams.config import Settings
-from streams.stack._process import ServiceProcess
+from streams.stack._process import ServiceProcess, wait_until
 from streams.stack.seed import seed
 
 log = logging.getLogger(__name__)
 
 PART_NAMES = ("postgres", "kafka", "connect", "ditto")
+EXTERNAL_READY_TIMEOUT = 300.0
 
 
 @dataclass(frozen=True)
@@ -47,13 +50,27 @@ def up(
     timings: dict[str, float] = {}
     for name in selected(only):
         start = time.monotonic()
-        _part(name).up(settings)
+        if settings.stack_external:
+            _wait_external(settings, name)
+        else:
+            _part(name).up(settings)
         if name == "postgres":
             # Seed before Connect starts, so Debezium's initial snapshot holds the estate.
             seed(settings)
         timings[name] = time.monotonic() - start
         on_ready(name, timings[name])
     return timings
+
+
+def _wait_external(settings: Settings, name: str) -> None:
+    """A part we did not start: wait until it answers, never start or stop it."""
+    wait_until(
+        lambda: bool(_part(name).healthy(settings)),
+        what=name,
+        timeout=EXTERNAL_READY_TIMEOUT,
+        fix="the stack is external (STREAMS_STACK_EXTERNAL=true): "
+        "see `docker compose -f docker-compose.test.yml ps` and its logs",
+    )
 
 
 def down(settings: Settings, only: tuple[str, ...] = ()) -> None:
