@@ -116,15 +116,19 @@ def _days(value: Any, what: str) -> date:
 _FRACTION = re.compile(r"^(?P<head>[^.]*T\d\d:\d\d:\d\d)(?:\.(?P<frac>\d+))?(?P<tail>.*)$")
 
 
-def parse_timestamp(text: Any, what: str) -> datetime:
-    """ISO-8601 with up to 9 fraction digits (Postgres has 6) -> aware UTC datetime."""
+def parse_timestamp(text: Any, what: str, *, truncate: bool = False) -> datetime:
+    """ISO-8601 with up to 9 fraction digits (Postgres has 6) -> aware UTC datetime.
+
+    Sub-microsecond digits are an error for a column value (the row could not hold it)
+    and are cut off with `truncate`, for stamps that only say when something happened.
+    """
     if not isinstance(text, str):
         raise DecodeError(f"{what}: expected an ISO-8601 timestamp text, got {text!r}")
     match = _FRACTION.match(text.strip())
     if match is None:
         raise DecodeError(f"{what}: {text!r} is not an ISO-8601 timestamp")
     frac = match["frac"] or ""
-    if frac[6:].strip("0"):
+    if frac[6:].strip("0") and not truncate:
         raise DecodeError(f"{what}: {text!r} has precision below a microsecond")
     tail = match["tail"] or "+00:00"
     normal = f"{match['head']}.{frac[:6].ljust(6, '0')}{'+00:00' if tail == 'Z' else tail}"

@@ -213,3 +213,9 @@ def test_reply_without_status_is_rejected() -> None:
 
 def test_inbound_dispatch() -> None:
     assert isinstance(p.parse_inbound(event("deleted", "/")), p.TwinChange)
+
+
+def test_event_timestamp_in_nanoseconds_is_cut_to_microseconds() -> None:
+    """Ditto's Java clock stamps events to the nanosecond; the stamp only feeds metrics."""
+    change = p.parse_event(event("modified", "/", {}, timestamp="2026-12-04T15:53:15.473690997Z"))
+    assert change.timestamp == datetime(2026, 12, 4, 15, 53, 15, 473690, tzinfo=UTC)
