@@ -206,3 +206,46 @@ def test_the_worker_counts_dittos_answers(setup: Setup) -> None:
             break
         assert time.monotonic() < deadline, f"answers not counted: {done}"
         time.sleep(0.5)
+
+
+def _row_rate(settings: Settings, tenant: str, code: str) -> Decimal | None:
+    with psycopg.connect(settings.pg_dsn) as conn:
+        row = conn.execute(
+            "SELECT oil_rate_bopd FROM wells WHERE tenant = %s AND well_code = %s", (tenant, code)
+        ).fetchone()
+    return None if row is None else row[0]
+
+
+def test_a_twin_edited_in_ditto_reaches_its_row_once_and_sends_no_command_back(
+    setup: Setup,
+) -> None:
+    """The whole loop through Ditto's own event connection: twin -> row, and no echo."""
+    settings, tenant = setup.settings, setup.tenant
+    thing_id = f"{tenant}:well-mor-003"
+    _insert_well(settings, tenant, "MOR-003")
+    _twin(setup.api, thing_id)
+    sent_before = collect(
+        settings.kafka_bootstrap, settings.command_topic, lambda rs: True, settle=3.0
+    )
+
+    response = setup.api.patch(
+        f"/things/{thing_id}/features/production/properties/oilRateBopd",
+        content=b"612.125",
+        headers={"content-type": "application/merge-patch+json"},
+    )
+    assert response.status_code == 204, response.text
+
+    deadline = time.monotonic() + WAIT
+    while _row_rate(settings, tenant, "MOR-003") != Decimal("612.125"):
+        assert time.monotonic() < deadline, "the twin's edit never reached its row"
+        time.sleep(0.5)
+    # The sink's write comes back through Debezium marked with our origin: no command.
+    sent_after = collect(
+        settings.kafka_bootstrap, settings.command_topic, lambda rs: True, settle=8.0
+    )
+
+    def for_thing(records: list[Record]) -> list[str | None]:
+        return [r.json["topic"] for r in records if r.key == thing_id]
+
+    assert for_thing(sent_after) == for_thing(sent_before)
+    assert for_thing(sent_after) == [f"{tenant}/well-mor-003/things/twin/commands/modify"]
