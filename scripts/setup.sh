@@ -37,4 +37,18 @@ if [ ! -f "$stamp" ]; then
   .venv/bin/pip install -q -e '.[dev]'
   touch "$stamp"
 fi
+# kustomize renders deploy/k8s in the tests (tests/deploy); a Go module, built once into
+# the venv. v5.8.0 builds with the machine's Go as it is (no toolchain download).
+KUSTOMIZE_VERSION=v5.8.0
+if [ ! -x .venv/bin/kustomize ] || ! .venv/bin/kustomize version | grep -qx "$KUSTOMIZE_VERSION"; then
+  go_bin=$(command -v go || echo /usr/local/go/bin/go)
+  if [ ! -x "$go_bin" ]; then
+    echo "go not found: kustomize $KUSTOMIZE_VERSION is built from its Go module" >&2
+    echo "fix: install Go >= 1.24 (/usr/local/go) and run scripts/setup.sh again" >&2
+    exit 1
+  fi
+  say "building kustomize $KUSTOMIZE_VERSION into .venv/bin"
+  GOBIN="$PWD/.venv/bin" GOTOOLCHAIN=local "$go_bin" install \
+    "sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_VERSION"
+fi
 say "setup done"
