@@ -3,8 +3,9 @@ requests and limits in deploy/k8s/base/worker-deployment.yaml.
 
 A real worker with its own consumer group and output topics reads the whole CDC history
 of the running stack from the earliest offset (the heaviest phase of a real deployment:
-a new group, or a replay), then idles. /proc/<pid>/stat (utime + stime) and
-/proc/<pid>/status (VmRSS, VmHWM) are sampled every half second. Nothing is asserted:
+a new group, or a replay), idles, and is stopped with SIGTERM (the seconds until it exits
+bound the pod's termination grace). /proc/<pid>/stat (utime + stime) and /proc/<pid>/status
+(VmRSS) are sampled every half second. Nothing is asserted:
 the result is printed and written to bench/results/.
 
     .venv/bin/python -m bench.worker_footprint [--idle-seconds 30]
@@ -50,6 +51,7 @@ class Footprint:
     idle_cpu_cores_mean: float
     idle_rss_mib: float
     start_seconds: float
+    stop_seconds: float
 
 
 def sample(pid: int) -> Sample:
@@ -112,7 +114,9 @@ def measure(idle_seconds: float) -> Footprint:
             time.sleep(TICK)
             idle.append(sample(pid))
     finally:
+        stopping = time.monotonic()
         worker.stop()
+        stopped = time.monotonic() - stopping
     busy = samples
     return Footprint(
         records=records,
@@ -124,6 +128,7 @@ def measure(idle_seconds: float) -> Footprint:
         idle_cpu_cores_mean=round(cores(idle[0], idle[-1]), 3),
         idle_rss_mib=round(idle[-1].rss_mib, 1),
         start_seconds=round(started, 1),
+        stop_seconds=round(stopped, 1),
     )
 
 
