@@ -45,9 +45,48 @@ class ColumnSpec:
 ColumnTypes = Mapping[str, ColumnSpec]
 
 
+# The decoder, the mapping and the JSON writer recurse once or twice per level, so a
+# document a few hundred levels deep would exhaust Python's stack after it parsed; no row
+# nests anywhere near this.
+MAX_JSON_DEPTH = 64
+
+
 def loads(data: bytes | str) -> Any:
-    """JSON with every fraction as an exact Decimal (never a float)."""
-    return json.loads(data, parse_float=Decimal)
+    """JSON with every fraction as an exact Decimal (never a float); a DecodeError when
+    it nests deeper than MAX_JSON_DEPTH levels of objects and arrays."""
+    try:
+        doc = json.loads(data, parse_float=Decimal)
+    except RecursionError as exc:
+        raise _too_deep() from exc
+    # Counting brackets is cheap and bounds the depth from above; walk only when it may exceed.
+    if _openings(data) > MAX_JSON_DEPTH and _nesting(doc) > MAX_JSON_DEPTH:
+        raise _too_deep()
+    return doc
+
+
+def _openings(data: bytes | str) -> int:
+    if isinstance(data, bytes):
+        return data.count(b"[") + data.count(b"{")
+    return data.count("[") + data.count("{")
+
+
+def _too_deep() -> DecodeError:
+    return DecodeError(
+        f"the JSON nests too deep (over {MAX_JSON_DEPTH} levels of objects and arrays); "
+        "no legacy row nests like that: check what wrote this record"
+    )
+
+
+def _nesting(doc: Any) -> int:
+    """Levels of objects and arrays, counted without recursion (stops past the limit)."""
+    depth, level = 0, [doc]
+    while depth <= MAX_JSON_DEPTH:
+        containers = [v for v in level if isinstance(v, dict | list)]
+        if not containers:
+            return depth
+        depth += 1
+        level = [c for box in containers for c in (box.values() if isinstance(box, dict) else box)]
+    return depth
 
 
 # -- primitives ---------------------------------------------------------------------

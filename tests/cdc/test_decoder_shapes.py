@@ -73,6 +73,12 @@ def test_json_null_value_is_a_tombstone() -> None:
     assert tombstone.key == {"tenant": "acme", "well_code": "MOR-001"}
 
 
+def test_a_value_nested_too_deep_is_a_decode_error() -> None:
+    deep = b'{"before": null, "after": ' + b"[" * 50_000 + b"]" * 50_000 + b', "op": "c"}'
+    with pytest.raises(DecodeError, match="nests too deep"):
+        decoder.decode(record(deep))
+
+
 def test_delete_without_key_says_what_to_do() -> None:
     with pytest.raises(DecodeError, match="primary key"):
         decoder.decode(record(None, key=None))

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from streams.cdc import ColumnSpec, ColumnType, coerce
-from streams.errors import DecodeError
+from streams.cdc import ColumnSpec, ColumnType, coerce, loads
+from streams.errors import DecodeError, Stage
 
 NUMERIC = ColumnSpec(ColumnType.NUMERIC)
 NUMERIC_3 = ColumnSpec(ColumnType.NUMERIC, scale=3)
@@ -117,3 +117,22 @@ def test_precise_decimal_beyond_28_digits_is_not_rounded() -> None:
     raw = base64.b64encode(unscaled.to_bytes(14, "big", signed=True)).decode()
     value = coerce(raw, NUMERIC_3, "t.c")
     assert str(value) == "123456789012345678901234567890.123"
+
+
+@pytest.mark.parametrize("depth", [65, 5000, 100_000])
+@pytest.mark.parametrize("opening", ["[", '{"a":'])
+def test_json_nested_too_deep_is_a_decode_error(depth: int, opening: str) -> None:
+    closing = "]" if opening == "[" else "}"
+    text = opening * depth + "1" + closing * depth
+    for data in (text, text.encode()):
+        with pytest.raises(DecodeError, match="nests too deep") as caught:
+            loads(data)
+        assert caught.value.stage is Stage.DECODE
+
+
+def test_json_nested_to_the_limit_still_parses() -> None:
+    brackets_in_text = '"' + "[{" * 100 + '"'
+    deep = loads("[" * 63 + brackets_in_text + "]" * 63)
+    for _ in range(63):
+        [deep] = deep
+    assert deep == "[{" * 100

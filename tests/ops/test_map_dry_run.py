@@ -89,6 +89,14 @@ def test_bad_lines_are_error_lines_and_the_run_goes_on() -> None:
     assert out[2]["topic"].endswith("/modify")
 
 
+def test_a_line_nested_too_deep_is_an_error_line_and_the_run_goes_on() -> None:
+    deep_record = json.dumps({"key": None, "value": "[" * 3000 + "]" * 3000})
+    out = run("[" * 100_000 + "]" * 100_000, deep_record, json.dumps(ROW))
+    assert [(e["line"], e["stage"]) for e in out[:2]] == [(1, "decode"), (2, "decode")]
+    assert all("nests too deep" in e["message"] for e in out[:2])
+    assert out[2]["topic"].endswith("/modify")
+
+
 def test_other_table_is_refused() -> None:
     other = json.dumps(
         {"before": None, "after": {"code": "X"}, "op": "c", "source": {"table": "basins", "lsn": 1}}
