@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperCommand
 
 from streams import logs
 from streams.config import get_settings
@@ -139,22 +140,42 @@ def demo() -> None:
     run(get_settings(), typer.echo)
 
 
-@app.command("map")
+def _known_tables() -> str:
+    try:
+        folder = get_settings().mappings_dir
+    except ValueError:  # bad settings: `streams map` itself names them
+        return "Known tables: unknown until the settings are valid."
+    tables = sorted(p.stem for p in folder.glob("*.toml"))
+    return f"Known tables (mappings in {folder}): {', '.join(tables) or 'none'}."
+
+
+class _MapCommand(TyperCommand):
+    """`map --help` ends with the tables that have a mapping, read when help is shown."""
+
+    # Any: typer passes its own vendored click types, which it does not export.
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        self.epilog = _known_tables()
+        super().format_help(ctx, formatter)
+
+
+@app.command("map", cls=_MapCommand)
 def map_rows(
     table: Annotated[str, typer.Option(help="Table whose mapping to use, e.g. wells.")],
 ) -> None:
     """Dry-run a mapping: Debezium events or plain row JSON on stdin, one per line;
-    prints the Ditto commands (or skip / error lines) as JSON lines. No Kafka needed."""
+    prints the Ditto commands (or skip / error lines) as JSON lines. No Kafka needed.
+    Exit 1 when any line gave an error line, 0 otherwise."""
     from streams.mapping import mapping_for
-    from streams.ops.map_dry_run import dry_run
+    from streams.ops.map_dry_run import DryRun
     from streams.stack.postgres import SYNC_ORIGIN
 
     settings = get_settings()
     mapping = mapping_for(settings.mappings_dir, table)
-    for line in dry_run(
-        sys.stdin, mapping, models_url=settings.thing_models_url, sync_origin=SYNC_ORIGIN
-    ):
+    run = DryRun(mapping, models_url=settings.thing_models_url, sync_origin=SYNC_ORIGIN)
+    # Bytes, so a line that is not UTF-8 becomes its own error line.
+    for line in run.run(sys.stdin.buffer):
         typer.echo(line)
+    raise typer.Exit(1 if run.failed else 0)
 
 
 @app.command("worker")

@@ -15,7 +15,8 @@ yields a modify and then a merge of only the changed paths. Output, one JSON lin
 input line (or per command): the Ditto Protocol command; `{"line": n, "skipped": kind,
 "reason": ...}` for redeliveries, unchanged rows, echoes and non-row records;
 `{"line": n, "error": class, "stage": ..., "message": ...}` for a line the worker would
-dead-letter. Blank lines are ignored.
+dead-letter, or that is not UTF-8 text. Blank lines are ignored; `DryRun.failed` counts the
+error lines.
 """
 
 from __future__ import annotations
@@ -42,10 +43,22 @@ def _headers(raw: Any) -> list[tuple[str, bytes | None]]:
     return [(str(name), _text(value)) for name, value in pairs]
 
 
-def to_record(line: str, number: int, table: str) -> CdcRecord:
-    """One input line as the Kafka record it stands for."""
+def _utf8(line: str | bytes, number: int) -> tuple[str, bytes]:
+    """The line as text and as the bytes a record carries."""
     try:
-        doc = loads(line)
+        return (line.decode(), line) if isinstance(line, bytes) else (line, line.encode())
+    except (UnicodeDecodeError, UnicodeEncodeError) as exc:
+        raise DecodeError(
+            f"line {number} is not UTF-8 text ({exc.reason} at position {exc.start}); "
+            "convert the input to UTF-8 (iconv -t UTF-8)"
+        ) from exc
+
+
+def to_record(line: str | bytes, number: int, table: str) -> CdcRecord:
+    """One input line as the Kafka record it stands for."""
+    text, raw = _utf8(line, number)
+    try:
+        doc = loads(text)
     except ValueError as exc:
         raise DecodeError(f"line {number} is not JSON: {exc}") from exc
     topic = f"dry-run.public.{table}"
@@ -59,7 +72,7 @@ def to_record(line: str, number: int, table: str) -> CdcRecord:
             offset=number if offset is None else int(offset),
             headers=_headers(doc.get("headers")),
         )
-    return CdcRecord(key=None, value=line.encode(), topic=topic, offset=number)
+    return CdcRecord(key=None, value=raw, topic=topic, offset=number)
 
 
 class DryRun:
@@ -72,14 +85,16 @@ class DryRun:
         )
         self._states: dict[str, Any] = {}
         self._owners: dict[str, str] = {}
+        self.failed = 0
 
-    def run(self, lines: Iterable[str]) -> Iterator[str]:
+    def run(self, lines: Iterable[str | bytes]) -> Iterator[str]:
         for number, line in enumerate(lines, 1):
             if not line.strip():
                 continue
             try:
                 yield from self._line(line, number)
             except DataError as exc:
+                self.failed += 1
                 yield dumps(
                     {
                         "line": number,
@@ -89,7 +104,7 @@ class DryRun:
                     }
                 )
 
-    def _line(self, line: str, number: int) -> Iterator[str]:
+    def _line(self, line: str | bytes, number: int) -> Iterator[str]:
         record = to_record(line, number, self._table)
         outcome = self._flow.process(record, self._states, self._owners)
         if isinstance(outcome, Commands):
@@ -99,7 +114,7 @@ class DryRun:
 
 
 def dry_run(
-    lines: Iterable[str], mapping: TableMapping, *, models_url: str, sync_origin: str
+    lines: Iterable[str | bytes], mapping: TableMapping, *, models_url: str, sync_origin: str
 ) -> Iterator[str]:
     """Command JSON lines (or skip / error lines) for input lines; see the module doc."""
     return DryRun(mapping, models_url=models_url, sync_origin=sync_origin).run(lines)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from streams.ops.map_dry_run import dry_run
+from streams.ops.map_dry_run import DryRun, dry_run
 from tests.cdc.captured import FIXTURES
 from tests.mapping.rows import MODELS_URL, mapping
 
@@ -95,6 +95,22 @@ def test_a_line_nested_too_deep_is_an_error_line_and_the_run_goes_on() -> None:
     assert [(e["line"], e["stage"]) for e in out[:2]] == [(1, "decode"), (2, "decode")]
     assert all("nests too deep" in e["message"] for e in out[:2])
     assert out[2]["topic"].endswith("/modify")
+
+
+def test_a_line_not_utf8_is_an_error_line_and_the_run_goes_on() -> None:
+    bad = json.dumps(ROW).encode().replace(b"MOR-001", b"MOR-\xff01", 1)
+    runner = DryRun(mapping("wells"), models_url=MODELS_URL, sync_origin=SYNC)
+    # As bytes (what `streams map` reads) and as text decoded with surrogateescape.
+    out = [
+        json.loads(line)
+        for line in runner.run(
+            [bad, bad.decode(errors="surrogateescape"), json.dumps(ROW).encode()]
+        )
+    ]
+    assert [(e["line"], e["stage"]) for e in out[:2]] == [(1, "decode"), (2, "decode")]
+    assert all("line" in e["message"] and "not UTF-8" in e["message"] for e in out[:2])
+    assert out[2]["topic"].endswith("/modify")
+    assert runner.failed == 2
 
 
 def test_other_table_is_refused() -> None:
