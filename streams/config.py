@@ -8,10 +8,12 @@ fresh clone works without any configuration.
 from __future__ import annotations
 
 import os
+import re
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -20,6 +22,12 @@ from pydantic_settings import (
 )
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+Port = Annotated[int, Field(ge=1, le=65535)]
+
+# host:port, the host a name, an IPv4 address or a bracketed IPv6 one; an optional
+# listener name (PLAINTEXT://) as librdkafka accepts it.
+_BROKER = re.compile(r"(?:[A-Za-z_]+://)?(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):(\d{1,5})")
 
 
 def _config_file() -> Path:
@@ -48,7 +56,7 @@ class Settings(BaseSettings):
 
     # -- Kafka ------------------------------------------------------------------------
     kafka_bootstrap: str = Field("127.0.0.1:9092", description="Kafka bootstrap servers")
-    kafka_controller_port: int = Field(9093, description="KRaft controller listener port")
+    kafka_controller_port: Port = Field(9093, description="KRaft controller listener port")
     connect_url: str = Field("http://127.0.0.1:8083", description="Kafka Connect REST API")
     topic_prefix: str = Field("legacy", description="Debezium topic.prefix (Avro-safe)")
     command_topic: str = Field("ditto.commands", description="Ditto inbound connection reads it")
@@ -56,12 +64,14 @@ class Settings(BaseSettings):
     event_topic: str = Field("ditto.events", description="Ditto outbound connection writes it")
     sink_topic: str = Field("legacy.sink", description="Rows bound for the Postgres sink")
     dead_letter_topic: str = Field("streams.dead-letters", description="Dead-letter topic")
-    topic_partitions: int = Field(6, description="Partitions of the topics we create")
+    topic_partitions: int = Field(
+        6, ge=1, le=1000, description="Partitions of the topics we create (1 to 1000)"
+    )
     consumer_group: str = Field("ditto-streams", description="Faust app id = consumer group")
     worker_data_dir: Path = Field(
         Path(".stack/workers"), description="Where each worker keeps its RocksDB table stores"
     )
-    worker_web_port: int = Field(6066, description="Worker HTTP port (/metrics, health)")
+    worker_web_port: Port = Field(6066, description="Worker HTTP port (/metrics, health)")
     worker_web_bind: str = Field(
         "127.0.0.1",
         description="Address the worker HTTP port binds to; 0.0.0.0 in a pod (probes, scrapes)",
@@ -69,7 +79,7 @@ class Settings(BaseSettings):
 
     # -- PostgreSQL (the legacy estate) -------------------------------------------------
     pg_host: str = Field("127.0.0.1", description="Legacy PostgreSQL host")
-    pg_port: int = Field(55432, description="Legacy PostgreSQL port")
+    pg_port: Port = Field(55432, description="Legacy PostgreSQL port")
     pg_database: str = Field("legacy", description="Legacy database name")
     pg_user: str = Field("streams", description="Owner of the legacy tables; the sink writes as it")
     pg_password: SecretStr = Field(SecretStr("streams"), description="Password of pg_user")
@@ -109,6 +119,19 @@ class Settings(BaseSettings):
         PROJECT_ROOT / "mappings", description="Folder of mapping files, one per table"
     )
     thing_models_url: str = Field("http://127.0.0.1:8099/models", description="WoT models base URL")
+
+    @field_validator("kafka_bootstrap")
+    @classmethod
+    def _host_port_list(cls, value: str) -> str:
+        brokers = [b.strip() for b in value.split(",")]
+        for broker in brokers:
+            match = _BROKER.fullmatch(broker)
+            if match is None or not 1 <= int(match[1]) <= 65535:
+                raise ValueError(
+                    f"{broker!r} is not host:port; give one or more host:port separated by "
+                    "commas, e.g. 127.0.0.1:9092,10.0.0.2:9092"
+                )
+        return ",".join(brokers)
 
     @property
     def pg_dsn(self) -> str:

@@ -1,0 +1,48 @@
+"""Settings validation: a wrong value is refused with the field named, before any work."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from streams.config import Settings
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"pg_port": 0},
+        {"pg_port": 65536},
+        {"kafka_controller_port": -1},
+        {"worker_web_port": 70000},
+        {"topic_partitions": 0},
+        {"topic_partitions": 1_000_000},
+    ],
+)
+def test_ports_and_partitions_out_of_range_are_refused(bad: dict[str, Any]) -> None:
+    [field] = bad
+    with pytest.raises(ValidationError, match=field):
+        Settings(**bad)
+
+
+@pytest.mark.parametrize(
+    "bootstrap", ["kafka", "127.0.0.1", "127.0.0.1:", ":9092", "a:1,,b:2", "k:99999", "a b:1"]
+)
+def test_a_bootstrap_that_is_not_a_host_port_list_names_the_form(bootstrap: str) -> None:
+    with pytest.raises(ValidationError, match=r"is not host:port.*e\.g\. 127\.0\.0\.1:9092"):
+        Settings(kafka_bootstrap=bootstrap)
+
+
+@pytest.mark.parametrize(
+    ("bootstrap", "kept"),
+    [
+        ("127.0.0.1:9092", "127.0.0.1:9092"),
+        ("kafka:19092, broker-2.kafka.svc:9092", "kafka:19092,broker-2.kafka.svc:9092"),
+        ("[::1]:9092", "[::1]:9092"),
+        ("PLAINTEXT://127.0.0.1:9092", "PLAINTEXT://127.0.0.1:9092"),
+    ],
+)
+def test_host_port_lists_are_accepted(bootstrap: str, kept: str) -> None:
+    assert Settings(kafka_bootstrap=bootstrap).kafka_bootstrap == kept
