@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import errno
+import socket
 import sys
+from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
@@ -10,7 +13,7 @@ from typer.core import TyperCommand
 
 from streams import logs
 from streams.config import get_settings
-from streams.errors import StreamsError
+from streams.errors import ConfigError, StreamsError
 
 app = typer.Typer(
     help="ditto-streams: sync a legacy PostgreSQL estate with Eclipse Ditto twins.",
@@ -33,12 +36,22 @@ PartsOption = Annotated[
 ]
 
 
+class LogLevel(StrEnum):
+    DEBUG = "DEBUG"
+    INFO = "INFO"
+    WARNING = "WARNING"
+    ERROR = "ERROR"
+    CRITICAL = "CRITICAL"
+
+
 @app.callback()
 def _root(
-    log_level: Annotated[str, typer.Option(help="Log level of the streams loggers.")] = "INFO",
+    log_level: Annotated[
+        LogLevel, typer.Option(case_sensitive=False, help="Log level of the streams loggers.")
+    ] = LogLevel.INFO,
     log_json: Annotated[bool, typer.Option(help="Log JSON lines instead of key=value.")] = False,
 ) -> None:
-    logs.setup(log_level, log_json)
+    logs.setup(log_level.value, log_json)
 
 
 @stack_app.command("up")
@@ -143,7 +156,7 @@ def demo() -> None:
 def _known_tables() -> str:
     try:
         folder = get_settings().mappings_dir
-    except ValueError:  # bad settings: `streams map` itself names them
+    except StreamsError:  # bad settings: `streams map` itself names them
         return "Known tables: unknown until the settings are valid."
     tables = sorted(p.stem for p in folder.glob("*.toml"))
     return f"Known tables (mappings in {folder}): {', '.join(tables) or 'none'}."
@@ -183,9 +196,28 @@ def worker(
     port: Annotated[int | None, typer.Option(help="HTTP port for /metrics and /health.")] = None,
 ) -> None:
     """Run one worker of the consumer group until SIGTERM (which commits what it did)."""
+    settings = get_settings()
+    _check_port_free(settings.worker_web_bind, port or settings.worker_web_port)
     from streams.agents.worker import run
 
-    run(get_settings(), web_port=port)
+    run(settings, web_port=port)
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """Fail before Faust starts, which would only log the bind error and hang on."""
+    with socket.socket() as probe:
+        # As the worker's HTTP server binds: a port in TIME_WAIT is free to it.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise ConfigError(
+                    f"port {port} in use: pass --port or set STREAMS_WORKER_WEB_PORT"
+                ) from exc
+            raise ConfigError(
+                f"cannot bind {host}:{port} ({exc.strerror}): check STREAMS_WORKER_WEB_BIND"
+            ) from exc
 
 
 def main() -> None:

@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import os
 import re
+import tomllib
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+from streams.errors import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -152,6 +155,10 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # Precedence: explicit arguments, then environment, then the optional file.
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if "STREAMS_CONFIG_FILE" in os.environ and not _config_file().is_file():
+            raise ConfigError(
+                f"STREAMS_CONFIG_FILE={_config_file()}: no such file; fix the path or unset it"
+            )
         if _config_file().is_file():
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=_config_file()))
         return tuple(sources)
@@ -159,4 +166,31 @@ class Settings(BaseSettings):
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return Settings()
+    """The settings, or a ConfigError naming each bad STREAMS_ variable or file key."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise ConfigError(_explain(exc)) from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{_config_file()}: not valid TOML: {exc}") from exc
+
+
+def _explain(exc: ValidationError) -> str:
+    """One line per bad setting, named as the user wrote it (never a secret's value)."""
+    file = _config_file() if _config_file().is_file() else None
+    lines = ["the settings are not valid:"]
+    for error in exc.errors():
+        name = ".".join(str(part) for part in error["loc"])
+        if error["type"] == "extra_forbidden":
+            lines.append(
+                f"  {file}: unknown key {name!r}; a key is a STREAMS_ variable's name "
+                "without the prefix, in lower case"
+            )
+            continue
+        where = f"STREAMS_{name.upper()}" + (f" (or {name} in {file})" if file else "")
+        message = str(error["msg"]).removeprefix("Value error, ")
+        # A value error names the value itself; a secret's value is never shown.
+        hidden = "password" in name or error["type"] == "value_error"
+        shown = "" if hidden else f" (got {error['input']!r})"
+        lines.append(f"  {where}: {message}{shown}")
+    return "\n".join(lines)
