@@ -70,8 +70,8 @@ def stack_down(only: PartsOption = None) -> None:
     """Stop the processes `up` started (from their pid files), newest part first."""
     from streams.stack import orchestrator
 
-    orchestrator.down(get_settings(), tuple(only or ()))
-    typer.echo("stack stopped")
+    stopped = orchestrator.down(get_settings(), tuple(only or ()))
+    typer.echo(f"stopped {', '.join(stopped)}" if stopped else "already stopped")
 
 
 @stack_app.command("status")

@@ -131,3 +131,11 @@ def test_a_second_worker_on_a_busy_port_says_how_to_move_it(
         err = run_main(monkeypatch, capsys, "worker")
 
     assert f"port {port} in use: pass --port or set STREAMS_WORKER_WEB_PORT" in err
+
+
+def test_an_unknown_stack_part_names_the_valid_ones(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    err = run_main(monkeypatch, capsys, "stack", "logs", "--only", "bogus")
+
+    assert "unknown part bogus: --only takes postgres, kafka, connect, ditto" in err

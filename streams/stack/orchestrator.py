@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from types import ModuleType
 
 from streams.config import Settings
+from streams.errors import StackError
 from streams.stack._process import ServiceProcess, wait_until
 from streams.stack.seed import seed
 
@@ -38,6 +39,10 @@ def _part(name: str) -> ModuleType:
 
 
 def selected(only: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """The parts `only` names, in start order (all when empty); an unknown name is an error."""
+    unknown = sorted(set(only) - set(PART_NAMES))
+    if unknown:
+        raise StackError(f"unknown part {', '.join(unknown)}: --only takes {', '.join(PART_NAMES)}")
     return tuple(n for n in PART_NAMES if not only or n in only)
 
 
@@ -73,10 +78,17 @@ def _wait_external(settings: Settings, name: str) -> None:
     )
 
 
-def down(settings: Settings, only: tuple[str, ...] = ()) -> None:
-    """Stop parts in reverse order; only processes recorded in our pid files are signalled."""
+def down(settings: Settings, only: tuple[str, ...] = ()) -> list[str]:
+    """Stop parts in reverse order; only processes recorded in our pid files are signalled.
+    Returns the parts that were running and are stopped now."""
+    stopped = []
     for name in reversed(selected(only)):
-        _part(name).down(settings)
+        part = _part(name)
+        running = any(proc.running() for proc in part.processes(settings))
+        part.down(settings)
+        if running:
+            stopped.append(name)
+    return stopped
 
 
 def status(settings: Settings) -> list[PartStatus]:
