@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 
 from streams.errors import KafkaUnavailableError
+from streams.kafka._quiet import QUIET
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,7 +26,12 @@ class PartitionLag:
 def group_lag(bootstrap: str, group: str, topics: Iterable[str]) -> list[PartitionLag]:
     """Lag of `group` on each partition of `topics` (the group need not be running)."""
     consumer = Consumer(
-        {"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False}
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": group,
+            "enable.auto.commit": False,
+            **QUIET,
+        }
     )
     try:
         tps = []

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
 
 from streams.errors import KafkaUnavailableError
+from streams.kafka._quiet import QUIET
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +31,7 @@ def _consumer(bootstrap: str) -> Consumer:
             "group.id": f"streams-reader-{uuid.uuid4().hex}",  # never commits: any id will do
             "enable.auto.commit": False,
             "auto.offset.reset": "earliest",
+            **QUIET,
         }
     )
 
