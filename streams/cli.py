@@ -90,12 +90,13 @@ def stack_status() -> None:
 @stack_app.command("logs")
 def stack_logs(
     only: PartsOption = None,
-    lines: Annotated[int, typer.Option("-n", help="Lines per process.")] = 40,
+    lines: Annotated[int, typer.Option("-n", min=0, help="Lines per process (0: none).")] = 40,
 ) -> None:
     """Print the tail of each process log of the stack."""
     from streams.stack import orchestrator
 
-    for proc in orchestrator.processes(get_settings(), tuple(only or ())):
+    procs = orchestrator.processes(get_settings(), tuple(only or ()))
+    for proc in procs if lines else []:
         typer.echo(f"==> {proc.log_file} <==")
         typer.echo(proc.log_tail(lines))
 

@@ -139,3 +139,17 @@ def test_an_unknown_stack_part_names_the_valid_ones(
     err = run_main(monkeypatch, capsys, "stack", "logs", "--only", "bogus")
 
     assert "unknown part bogus: --only takes postgres, kafka, connect, ditto" in err
+
+
+def test_stack_logs_refuses_a_negative_line_count(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    err = run_main(monkeypatch, capsys, "stack", "logs", "-n", "-1")
+
+    assert "greater than or equal to 0" in err
+
+
+def test_stack_logs_prints_nothing_for_0() -> None:
+    result = CliRunner().invoke(app, ["stack", "logs", "-n", "0"])
+
+    assert result.exit_code == 0 and result.stdout == ""

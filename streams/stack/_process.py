@@ -177,7 +177,9 @@ class ServiceProcess:
         return True
 
     def log_tail(self, lines: int = 40) -> str:
+        """The last `lines` lines of the log ("" for 0: a [-0:] slice would be all of it)."""
         try:
-            return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
+            every = self.log_file.read_text(errors="replace").splitlines()
         except FileNotFoundError:
             return ""
+        return "\n".join(every[max(len(every) - lines, 0) :])

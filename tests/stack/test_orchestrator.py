@@ -34,3 +34,12 @@ def test_down_names_the_parts_it_stopped(tmp_path: Path) -> None:
 
     assert orchestrator.down(settings) == ["postgres"]
     assert not server.running()
+
+
+@pytest.mark.parametrize(("lines", "tail"), [(0, ""), (2, "b\nc"), (9, "a\nb\nc")])
+def test_log_tail_prints_the_last_n_lines_and_none_for_0(
+    tmp_path: Path, lines: int, tail: str
+) -> None:
+    proc = ServiceProcess("some", ["true"], tmp_path)
+    proc.log_file.write_text("a\nb\nc\n")
+    assert proc.log_tail(lines) == tail
