@@ -174,7 +174,7 @@ def test_a_merge_without_the_merge_patch_type_is_415(api: httpx.Client) -> None:
 
 
 def test_connections_need_the_devops_user_and_valid_json(
-    api: httpx.Client, devops: httpx.Client
+    stack: Settings, api: httpx.Client, devops: httpx.Client
 ) -> None:
     name = _unique("conn")
     assert api.get(f"/connections/{name}").status_code == 401
@@ -182,7 +182,7 @@ def test_connections_need_the_devops_user_and_valid_json(
     invalid: dict[str, Any] = {
         "connectionType": "kafka",
         "connectionStatus": "open",
-        "uri": "tcp://127.0.0.1:9092",
+        "uri": f"tcp://{stack.kafka_bootstrap}",
         "sources": [{"addresses": ["t"]}],
     }
 
