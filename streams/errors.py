@@ -48,6 +48,10 @@ class DlqHeader(StrEnum):
     DITTO_STATUS = DLQ_HEADER_PREFIX + "ditto.status"
     DITTO_ERROR = DLQ_HEADER_PREFIX + "ditto.error"
     DITTO_MESSAGE = DLQ_HEADER_PREFIX + "ditto.message"
+    # Set when the value was too large for the dead-letter topic and was cut: the whole
+    # record is still at the source topic, partition and offset above.
+    VALUE_BYTES = DLQ_HEADER_PREFIX + "value.bytes"
+    VALUE_TRUNCATED = DLQ_HEADER_PREFIX + "value.truncated"
 
 
 class StreamsError(Exception):
@@ -78,6 +82,12 @@ class MappingError(DataError):
     """A decoded row cannot become a twin (missing key, bad type, invalid id)."""
 
     stage = Stage.MAP
+
+
+class RecordTooLargeError(DataError):
+    """A record too large to carry through the sync (or a command too large to send)."""
+
+    stage = Stage.DECODE
 
 
 class ThingIdError(MappingError):
@@ -147,6 +157,7 @@ __all__ = [
     "KafkaUnavailableError",
     "MappingError",
     "PostgresUnavailableError",
+    "RecordTooLargeError",
     "RegistryUnavailableError",
     "RejectedByDittoError",
     "RejectedByPostgresError",

@@ -22,7 +22,7 @@ from typing import Any
 import faust
 
 from streams.agents import metrics
-from streams.agents._sending import send_dead_letter, with_retries
+from streams.agents._sending import check_size, send_dead_letter, with_retries
 from streams.config import Settings
 from streams.ditto.protocol import SOURCE_HEADER
 from streams.errors import DataError, DecodeError
@@ -89,6 +89,7 @@ def register(app: faust.App, settings: Settings) -> Any:
 
     async def handle(event: Any) -> None:
         message = event.message
+        check_size(message)
         if not message.value:
             raise DecodeError("empty record on the event topic; a Ditto event is JSON")
         outcome = flow.process(message.value, revisions, owners)

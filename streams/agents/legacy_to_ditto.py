@@ -19,7 +19,7 @@ from typing import Any
 import faust
 
 from streams.agents import metrics
-from streams.agents._sending import send_dead_letter, with_retries
+from streams.agents._sending import check_size, send_dead_letter, with_retries
 from streams.cdc import CdcRecord
 from streams.config import Settings
 from streams.ditto.protocol import encode
@@ -58,6 +58,7 @@ def register(app: faust.App, settings: Settings) -> Any:
 
     async def handle(event: Any) -> None:
         message = event.message
+        check_size(message)
         record = CdcRecord(
             key=message.key,
             value=message.value,

@@ -176,6 +176,47 @@ def test_malformed_event_is_a_dead_letter_and_the_next_event_flows(
     )
 
 
+def test_a_row_too_large_to_carry_is_a_cut_dead_letter_and_the_worker_goes_on(
+    worker: Worker, tenant: str
+) -> None:
+    """A real 600 KB row from Debezium: refused before any table write, never a crash."""
+    settings = worker.settings
+    big_code, good_code = "BIG-1", "AFTER-BIG-1"
+    with psycopg.connect(settings.pg_dsn, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO wells (tenant, well_code, name, basin_code) VALUES (%s, %s, %s, 'B-1')",
+            (tenant, big_code, "x" * 600_000),
+        )
+    _insert_well(settings, tenant, good_code)
+
+    def is_big(r: Record) -> bool:
+        return r.headers.get("streams.dlq.error.class") == "RecordTooLargeError" and (
+            f'"well_code":"{big_code}"'.encode() in (r.value or b"") or tenant in (r.key or "")
+        )
+
+    letters = collect(
+        settings.kafka_bootstrap, settings.dead_letter_topic, lambda rs: any(is_big(r) for r in rs)
+    )
+    letter = next(r for r in letters if is_big(r))
+    assert letter.headers["streams.dlq.stage"] == "decode"
+    assert letter.headers["streams.dlq.value.truncated"] == "true"
+    assert int(letter.headers["streams.dlq.value.bytes"]) > 600_000
+    assert len(letter.value or b"") == 256 * 1024
+    assert letter.headers["streams.dlq.topic"] == f"{settings.topic_prefix}.public.wells"
+
+    good = _well_id(settings, tenant, good_code)
+    collect(
+        settings.kafka_bootstrap,
+        settings.command_topic,
+        lambda rs: [_action(c) for c in _things(rs, good)] == ["modify"],
+    )
+    assert worker.process.alive()
+    assert not _things(
+        collect(settings.kafka_bootstrap, settings.command_topic, lambda rs: True),
+        _well_id(settings, tenant, big_code),
+    )
+
+
 def test_replay_after_a_connector_crash_sends_no_extra_command(worker: Worker, tenant: str) -> None:
     """Kill Connect before it commits its offsets: Debezium re-sends the change on restart."""
     settings = worker.settings
