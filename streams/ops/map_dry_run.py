@@ -7,7 +7,9 @@ Each input line is one of:
 - a `{"key": ..., "value": ...}` object (optionally with topic, partition, offset,
   headers), key and value either JSON or the record's exact text;
 - a plain row JSON object (`{"tenant": "acme", "well_code": "MOR-001", ...}`), which is an
-  upsert of that row.
+  upsert of that row; mapped columns it leaves out are NULL. (The worker refuses a row
+  without its mapped columns, since Debezium always sends them all; a flattened record
+  with no `__` fields reads here as a plain row.)
 
 Lines run through the worker's own flow (streams.state.legacy_flow: decode, id claim,
 per-key decision), with its stores kept in memory, so a create followed by an update
@@ -30,6 +32,15 @@ from streams.mapping import TableMapping, dumps
 from streams.state.legacy_flow import Commands, LegacyFlow
 
 _RECORD_FIELDS = frozenset({"key", "value", "headers", "topic", "partition", "offset"})
+_DEBEZIUM_FIELDS = frozenset({"schema", "payload", "op", "before", "after", "source"})
+
+
+def _is_plain_row(doc: Any) -> bool:
+    return (
+        isinstance(doc, dict)
+        and not doc.keys() & _DEBEZIUM_FIELDS
+        and not any(str(name).startswith("__") for name in doc)
+    )
 
 
 def _text(part: Any) -> bytes | None:
@@ -54,8 +65,8 @@ def _utf8(line: str | bytes, number: int) -> tuple[str, bytes]:
         ) from exc
 
 
-def to_record(line: str | bytes, number: int, table: str) -> CdcRecord:
-    """One input line as the Kafka record it stands for."""
+def to_record(line: str | bytes, number: int, table: str, columns: Iterable[str] = ()) -> CdcRecord:
+    """One input line as the Kafka record it stands for; `columns` pad a plain row."""
     text, raw = _utf8(line, number)
     try:
         doc = loads(text)
@@ -72,6 +83,8 @@ def to_record(line: str | bytes, number: int, table: str) -> CdcRecord:
             offset=number if offset is None else int(offset),
             headers=_headers(doc.get("headers")),
         )
+    if _is_plain_row(doc):
+        raw = dumps({name: None for name in columns} | doc).encode()
     return CdcRecord(key=None, value=raw, topic=topic, offset=number)
 
 
@@ -80,6 +93,7 @@ class DryRun:
 
     def __init__(self, mapping: TableMapping, *, models_url: str, sync_origin: str) -> None:
         self._table = mapping.table
+        self._columns = [*mapping.key, *mapping.columns]
         self._flow = LegacyFlow(
             {mapping.table: mapping}, models_url=models_url, sync_origin=sync_origin
         )
@@ -105,7 +119,7 @@ class DryRun:
                 )
 
     def _line(self, line: str | bytes, number: int) -> Iterator[str]:
-        record = to_record(line, number, self._table)
+        record = to_record(line, number, self._table, self._columns)
         outcome = self._flow.process(record, self._states, self._owners)
         if isinstance(outcome, Commands):
             yield from (dumps(command) for command in outcome.commands)

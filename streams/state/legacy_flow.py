@@ -77,6 +77,7 @@ class LegacyFlow:
                 f"{record.origin}: no mapping for table {decoded.table!r}; add "
                 f"mappings/{decoded.table}.toml or drop the table from the connector"
             )
+        _require_columns(mapping, decoded, record.origin)
         key = _business_key(mapping, decoded)
         thing_id = identity(mapping, key).thing_id
         if claim(owners, thing_id, dumps(key)) is Claim.NEW:
@@ -107,6 +108,25 @@ class LegacyFlow:
 
     def _is_echo(self, change: RowChange | Tombstone) -> bool:
         return isinstance(change, RowChange) and change.source.origin == self._sync_origin
+
+
+def _require_columns(mapping: TableMapping, change: RowChange | Tombstone, origin: object) -> None:
+    """A row image must carry every mapped column, or it is not a row of this table.
+
+    Debezium's `after` (and the flattened row) holds every column of the table, a
+    TOASTed one as a placeholder, so a missing column means a foreign or damaged record:
+    mapping it would send a whole-twin modify without those paths and wipe them in Ditto.
+    """
+    if not isinstance(change, RowChange) or change.row is None:
+        return
+    present = change.row.keys() | change.unavailable
+    missing = sorted((set(mapping.key) | set(mapping.columns)) - present)
+    if missing:
+        raise MappingError(
+            f"{origin}: the {mapping.table} row lacks mapped columns {', '.join(missing)}: "
+            "not a Debezium row of this table (was a column left out of the connector "
+            "with column.exclude.list? then drop it from the mapping too)"
+        )
 
 
 def _business_key(mapping: TableMapping, change: RowChange | Tombstone) -> dict[str, Any]:
