@@ -203,6 +203,11 @@ def load_mapping(path: FsPath) -> TableMapping:
 
 def load_mappings(folder: FsPath) -> dict[str, TableMapping]:
     """Every `<table>.toml` of a folder, by table."""
+    if not folder.is_dir():
+        raise ConfigError(
+            f"{folder}: the mappings folder is missing; create it or point "
+            "STREAMS_MAPPINGS_DIR at the folder of <table>.toml files"
+        )
     files = sorted(folder.glob("*.toml"))
     if not files:
         raise ConfigError(f"{folder}: no mapping files (<table>.toml) found")

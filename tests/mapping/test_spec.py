@@ -8,7 +8,7 @@ import pytest
 
 from streams.cdc import ColumnSpec, ColumnType
 from streams.errors import ConfigError
-from streams.mapping import load_mapping, mapping_for, parse_mapping
+from streams.mapping import load_mapping, load_mappings, mapping_for, parse_mapping
 from tests.mapping.rows import mapping
 
 GOOD = """
@@ -118,3 +118,8 @@ def test_unknown_table_lists_the_known_ones(tmp_path: Path) -> None:
     assert mapping_for(tmp_path, "gauges").table == "gauges"
     with pytest.raises(ConfigError, match=r"no mapping for table 'pumps' \(known: gauges\)"):
         mapping_for(tmp_path, "pumps")
+
+
+def test_a_missing_mappings_folder_is_named_with_its_setting(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"mappings folder is missing.*STREAMS_MAPPINGS_DIR"):
+        load_mappings(tmp_path / "absent")
