@@ -23,6 +23,7 @@ import psycopg
 from streams.config import Settings
 from streams.ditto.bootstrap import bootstrap, policy_ids
 from streams.ditto.protocol import decode
+from streams.errors import ThingIdError
 from streams.kafka.reader import end_offsets, read_to_end
 from streams.mapping import dumps, identity, load_mappings
 from streams.ops._twins import Twins
@@ -61,7 +62,8 @@ def _ends(settings: Settings) -> dict[int, int]:
     }
 
 
-def _sample_thing_ids(settings: Settings) -> set[str]:
+def _sample_thing_ids(settings: Settings, say: Say) -> set[str]:
+    """The thing id of every row; a row whose key makes no valid id is a dead letter."""
     mappings = load_mappings(settings.mappings_dir)
     ids: set[str] = set()
     with psycopg.connect(settings.pg_dsn) as conn:
@@ -69,7 +71,10 @@ def _sample_thing_ids(settings: Settings) -> set[str]:
             keys = ", ".join(mapping.key)
             for row in conn.execute(f"SELECT {keys} FROM {table}").fetchall():
                 key = dict(zip(mapping.key, row, strict=True))
-                ids.add(identity(mapping, key).thing_id)
+                try:
+                    ids.add(identity(mapping, key).thing_id)
+                except ThingIdError as exc:
+                    say(f"legacy {table} row {key}: no twin, a dead letter ({exc})")
     return ids
 
 
@@ -98,7 +103,7 @@ def run(settings: Settings, say: Say) -> None:
     for table, by_tenant in counts.items():
         tenants = ", ".join(f"{t}={n}" for t, n in sorted(by_tenant.items()))
         say(f"legacy {table}: {sum(by_tenant.values())} rows ({tenants})")
-    expected = _sample_thing_ids(settings)
+    expected = _sample_thing_ids(settings, say)
     _set_up_ditto(settings, say)
 
     worker = WorkerProcess(settings.stack_dir / "run" / "demo-worker.log")
