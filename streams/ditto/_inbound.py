@@ -142,7 +142,9 @@ def parse_event(message: Mapping[str, Any]) -> TwinChange:
         value=message.get("value"),
         has_value="value" in message,
         revision=_revision(message.get("revision")),
-        timestamp=None if stamp is None else parse_timestamp(stamp, "event timestamp", truncate=True),
+        timestamp=None
+        if stamp is None
+        else parse_timestamp(stamp, "event timestamp", truncate=True),
         headers=headers_of(message.get("headers")),
     )
 

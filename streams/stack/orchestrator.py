@@ -1,7 +1,7 @@
 """Bring the whole local stack up or down, in dependency order, and report on it.
 
 Parts (each a module of this package with processes/up/down/healthy):
-postgres -> kafka -> connect (registers Debezium) -> ditto.
+postgres -> kafka -> connect (registers Debezium) -> models (WoT thing models) -> ditto.
 `up` is idempotent: a part that is already healthy is left alone. With
 STREAMS_STACK_EXTERNAL the parts run elsewhere (docker-compose.test.yml) and `up` only
 waits until each one is healthy.
@@ -23,7 +23,7 @@ from streams.stack.seed import seed
 
 log = logging.getLogger(__name__)
 
-PART_NAMES = ("postgres", "kafka", "connect", "ditto")
+PART_NAMES = ("postgres", "kafka", "connect", "models", "ditto")
 EXTERNAL_READY_TIMEOUT = 300.0
 
 
