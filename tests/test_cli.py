@@ -138,7 +138,7 @@ def test_an_unknown_stack_part_names_the_valid_ones(
 ) -> None:
     err = run_main(monkeypatch, capsys, "stack", "logs", "--only", "bogus")
 
-    assert "unknown part bogus: --only takes postgres, kafka, connect, ditto" in err
+    assert "unknown part bogus: --only takes postgres, kafka, connect, models, ditto" in err
 
 
 def test_stack_logs_refuses_a_negative_line_count(
