@@ -32,7 +32,7 @@ app.add_typer(ditto_app, name="ditto")
 
 PartsOption = Annotated[
     list[str] | None,
-    typer.Option("--only", help="Limit to these parts: postgres, kafka, connect, ditto."),
+    typer.Option("--only", help="Limit to these parts: postgres, kafka, connect, models, ditto."),
 ]
 
 
