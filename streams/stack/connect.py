@@ -1,9 +1,12 @@
 """Kafka Connect 4.3 in distributed mode with Debezium's Postgres connector, on loopback.
 
 The worker keeps its configs, offsets and statuses in topics on the stack's broker
-(one replica each). Debezium lives in its own folder on plugin.path, apart from the
-worker's class path. `up` registers deploy/connect/legacy-postgres.json through the
-REST API and waits until the connector runs and its initial snapshot is in Kafka.
+(one replica each). Each Debezium plugin (the Postgres connector; the JDBC sink, which
+bench/sink_to_postgres.py runs beside our sink) lives in its own folder on plugin.path,
+apart from the worker's class path. Connect reads plugin.path only when it starts, so
+`up` restarts a running worker when a plugin folder is new or its pom changed. `up`
+registers deploy/connect/legacy-postgres.json through the REST API and waits until the
+connector runs and its initial snapshot is in Kafka.
 
 The connector file is a Connect connector document (`name`, `config`) whose values
 may hold `${field}` placeholders naming Settings fields (`${pg_port}`,
@@ -32,6 +35,11 @@ GROUP_ID = "ditto-streams-connect"
 WORKER_TIMEOUT = 180.0
 SNAPSHOT_TIMEOUT = 600.0
 HEAP = ("-Xms128m", "-Xmx768m")
+# Each plugin's pom folder under deploy/maven/connect/ -> its folder on plugin.path.
+PLUGINS = {
+    "debezium-postgres": "debezium-connector-postgres",
+    "debezium-jdbc": "debezium-connector-jdbc",
+}
 
 _LOG4J2 = """\
 status = warn
@@ -106,11 +114,7 @@ def worker_properties(settings: Settings) -> str:
 def _prepare(settings: Settings) -> None:
     folder = home(settings)
     cp = classpath(settings, MAVEN_DIR / "connect", folder / "classpath.txt")
-    plugin_folder(
-        settings,
-        MAVEN_DIR / "connect" / "debezium-postgres",
-        folder / "plugins" / "debezium-connector-postgres",
-    )
+    _plugins(settings)
     (folder / "worker.properties").write_text(worker_properties(settings))
     (folder / "log4j2.properties").write_text(_LOG4J2)
     jvm_args = [
@@ -123,6 +127,24 @@ def _prepare(settings: Settings) -> None:
         cp,
     ]
     (folder / "jvm.args").write_text("\n".join(jvm_args) + "\n")
+
+
+def _plugins(settings: Settings) -> bool:
+    """Resolve every plugin folder; True when one of them is new or was re-resolved."""
+    changed = False
+    for pom, name in PLUGINS.items():
+        out = home(settings) / "plugins" / name
+        before = _stamp_of(out)
+        plugin_folder(settings, MAVEN_DIR / "connect" / pom, out)
+        changed |= _stamp_of(out) != before
+    return changed
+
+
+def _stamp_of(plugin: Path) -> str | None:
+    try:
+        return (plugin / ".stamp").read_text()
+    except FileNotFoundError:
+        return None
 
 
 def healthy(settings: Settings) -> bool:
@@ -139,6 +161,11 @@ def healthy(settings: Settings) -> bool:
 
 def up(settings: Settings) -> None:
     worker = _worker(settings)
+    if worker.running() and _plugins(settings):
+        # The worker found its plugins when it started: a new one needs a restart. Its
+        # connectors resume from their committed offsets.
+        log.info("plugins changed: restarting service=connect")
+        worker.stop(timeout=60)
     if not worker.running():
         java(settings)  # fails with the package to install
         if not kafka.healthy(settings):
