@@ -204,6 +204,59 @@ def worker(
     run(settings, web_port=port)
 
 
+@app.command("lag")
+def lag(
+    group: Annotated[
+        list[str] | None,
+        typer.Option("--group", "-g", help="Group to check (repeatable); default: the worker's."),
+    ] = None,
+    every: Annotated[bool, typer.Option("--all", help="Check every group of the cluster.")] = False,
+    samples: Annotated[
+        int, typer.Option(min=1, max=100, help="Samples in the window the status reads.")
+    ] = 3,
+    interval: Annotated[
+        float, typer.Option(min=0.1, max=3600, help="Seconds between two samples.")
+    ] = 2.0,
+    max_lag_seconds: Annotated[
+        float, typer.Option(min=0, help="WARNING when the oldest unconsumed record is older.")
+    ] = 60.0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    keep_watching: Annotated[
+        bool, typer.Option("--watch", help="Keep sampling; print after every sample.")
+    ] = False,
+) -> None:
+    """Lag of consumer groups per topic and partition, in messages and in time (age of the
+    oldest unconsumed record), and a status per group: OK, WARNING, ERROR, STALLED or
+    STOPPED (rule in the README, "Lag"). Exit 1 when any group is not OK."""
+    import json
+
+    from rich.console import Console
+
+    from streams.ops import lag as lag_ops
+    from streams.ops._lag_table import lag_view
+
+    settings = get_settings()
+    groups = lag_ops.groups_to_check(settings, group or [], every)
+    sampling = lag_ops.Sampling(samples, interval, max_lag_seconds)
+
+    def progress(n: int) -> None:
+        if n <= samples:
+            typer.echo(f"sample {n}/{samples} of {len(groups)} group(s)", err=True)
+
+    reports: list[lag_ops.GroupReport] | None = None  # None: stopped before one window
+    try:
+        for reports in lag_ops.watch(settings, groups, sampling, progress):
+            if as_json:
+                typer.echo(json.dumps([r.to_json() for r in reports], ensure_ascii=False))
+            else:
+                Console().print(*lag_view(reports))
+            if not keep_watching:
+                break
+    except KeyboardInterrupt:
+        pass
+    raise typer.Exit(0 if reports is not None and all(r.verdict.ok for r in reports) else 1)
+
+
 def _check_port_free(host: str, port: int) -> None:
     """Fail before Faust starts, which would only log the bind error and hang on."""
     with socket.socket() as probe:

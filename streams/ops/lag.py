@@ -1,0 +1,119 @@
+"""`streams lag` as a library call: sample the groups' lag a few times, judge each group.
+
+Each round reads every group once (streams.kafka.lag); a group's status comes from the
+window of its last `samples` rounds (streams.ops.lag_status states the rule).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from streams.config import Settings
+from streams.errors import ConfigError
+from streams.kafka.lag import GroupLag, list_groups, read_group
+from streams.ops.lag_status import (
+    DEFAULT_MAX_LAG_SECONDS,
+    Verdict,
+    evaluate,
+    max_lag_seconds,
+    total_lag,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class GroupReport:
+    """A group's verdict over the window and its last sample."""
+
+    verdict: Verdict
+    last: GroupLag
+    samples: int
+
+    def to_json(self) -> dict[str, Any]:
+        last = self.last
+        return {
+            "group": last.group,
+            "status": str(self.verdict.status),
+            "reason": self.verdict.reason,
+            "state": last.state,
+            "members": last.members,
+            "samples": self.samples,
+            "lag": total_lag(last),
+            "lag_seconds": round(max_lag_seconds(last), 3),
+            "partitions": [
+                {
+                    "topic": p.topic,
+                    "partition": p.partition,
+                    "committed": p.committed,
+                    "end": p.end,
+                    "lag": p.lag,
+                    "lag_seconds": None if p.lag_seconds is None else round(p.lag_seconds, 3),
+                }
+                for p in last.partitions
+            ],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Sampling:
+    samples: int = 3
+    interval: float = 2.0
+    max_lag_seconds: float = DEFAULT_MAX_LAG_SECONDS
+
+
+def groups_to_check(settings: Settings, groups: Sequence[str], every: bool) -> list[str]:
+    """--all: every group of the cluster; else the named ones, or the worker's group."""
+    if every:
+        return list_groups(settings.kafka_bootstrap)
+    return list(dict.fromkeys(groups)) or [settings.consumer_group]
+
+
+def watch(
+    settings: Settings,
+    groups: Sequence[str],
+    sampling: Sampling,
+    on_sample: Callable[[int], None] = lambda n: None,
+) -> Iterator[list[GroupReport]]:
+    """Reports after the first full window, then after every further round (--watch)."""
+    windows: dict[str, deque[GroupLag]] = {g: deque(maxlen=sampling.samples) for g in groups}
+    taken = 0
+    while True:
+        if taken:
+            time.sleep(sampling.interval)
+        for group in groups:
+            windows[group].append(_read_known(settings, group))
+        taken += 1
+        on_sample(taken)
+        if taken >= sampling.samples:
+            yield [_report(windows[g], sampling) for g in groups]
+
+
+def check(
+    settings: Settings,
+    groups: Sequence[str],
+    sampling: Sampling,
+    on_sample: Callable[[int], None] = lambda n: None,
+) -> list[GroupReport]:
+    """One window of `sampling.samples` rounds, then each group's report."""
+    return next(watch(settings, groups, sampling, on_sample))
+
+
+def _read_known(settings: Settings, group: str) -> GroupLag:
+    lag = read_group(settings.kafka_bootstrap, group)
+    if not lag.known:
+        raise ConfigError(
+            f"Kafka knows no consumer group {group!r} (no member, no committed offset): "
+            "check the name (`streams lag --all` lists every group), or start a worker"
+        )
+    return lag
+
+
+def _report(window: deque[GroupLag], sampling: Sampling) -> GroupReport:
+    verdict = evaluate(list(window), sampling.max_lag_seconds)
+    return GroupReport(verdict, window[-1], len(window))
+
+
+__all__ = ["GroupReport", "Sampling", "check", "groups_to_check", "watch"]
