@@ -79,6 +79,12 @@ class Settings(BaseSettings):
         "127.0.0.1",
         description="Address the worker HTTP port binds to; 0.0.0.0 in a pod (probes, scrapes)",
     )
+    worker_lag_interval: float = Field(
+        15.0,
+        gt=0,
+        le=3600,
+        description="Seconds between two refreshes of the lag gauges the worker's /metrics serves",
+    )
 
     # -- PostgreSQL (the legacy estate) -------------------------------------------------
     pg_host: str = Field("127.0.0.1", description="Legacy PostgreSQL host")

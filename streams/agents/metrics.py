@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from collections.abc import Iterable
+from typing import Protocol
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -77,3 +80,43 @@ def count_skip(agent: str, kind: str) -> None:
         DUPLICATES.labels(agent).inc()
     elif kind == "echo":
         ECHOES.labels(agent).inc()
+
+
+# Consumer lag under kafka_exporter's name and labels, so dashboards and alerts written for
+# it read the worker as they are. Each worker exports only the partitions it owns, so a
+# sum over the workers counts every partition once.
+LAG_LABELS = ["consumergroup", "topic", "partition"]
+CONSUMER_LAG = Gauge(
+    "kafka_consumergroup_lag",
+    "Records of a partition this worker owns that its group has not consumed",
+    LAG_LABELS,
+    registry=REGISTRY,
+)
+CONSUMER_LAG_SECONDS = Gauge(
+    "kafka_consumergroup_lag_seconds",
+    "Age of the oldest record of the partition the group has not consumed (0: no lag)",
+    LAG_LABELS,
+    registry=REGISTRY,
+)
+
+
+class _Lag(Protocol):
+    @property
+    def topic(self) -> str: ...
+    @property
+    def partition(self) -> int: ...
+    @property
+    def lag(self) -> int: ...
+    @property
+    def lag_seconds(self) -> float | None: ...
+
+
+def publish_lag(group: str, lags: Iterable[_Lag]) -> None:
+    """Replace the lag series with `lags`: a partition no longer owned drops out."""
+    CONSUMER_LAG.clear()
+    CONSUMER_LAG_SECONDS.clear()
+    for lag in lags:
+        labels = (group, lag.topic, str(lag.partition))
+        CONSUMER_LAG.labels(*labels).set(lag.lag)
+        if lag.lag_seconds is not None:
+            CONSUMER_LAG_SECONDS.labels(*labels).set(lag.lag_seconds)

@@ -11,6 +11,7 @@ from prometheus_client import generate_latest
 from streams.agents import (
     ditto_replies,
     ditto_to_legacy,
+    lag_gauges,
     legacy_to_ditto,
     metrics,
     postgres_sink,
@@ -34,6 +35,7 @@ def build(settings: Settings, web_port: int | None = None) -> faust.App:
     ditto_to_legacy.register(app, settings)
     postgres_sink.register(app, settings)
     ditto_replies.register(app, settings)
+    lag_gauges.register(app, settings)
     _pages(app)
     return app
 

@@ -72,6 +72,9 @@ def partitions_lag(
     bootstrap: str, group: str, tps: Iterable[tuple[str, int]]
 ) -> list[PartitionLag]:
     """Lag of `group` on the given partitions, in messages and time (a worker's own share)."""
+    tps = list(tps)
+    if not tps:  # an empty request would ask for every partition of the group
+        return []
     client = _groups.admin(bootstrap)
     offsets = _groups.committed(client, bootstrap, group, tps)
     return list(_with_ends(bootstrap, offsets))
