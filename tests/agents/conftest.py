@@ -44,6 +44,8 @@ def worker(cdc_stack: Settings, tmp_path_factory: pytest.TempPathFactory) -> Ite
         "STREAMS_REPLY_TOPIC": f"test.replies.{run}",
         "STREAMS_SINK_TOPIC": f"test.sink.{run}",
         "STREAMS_WORKER_DATA_DIR": str(tmp_path_factory.mktemp("worker")),
+        # Lag gauges every second, so a test reads them without waiting 15 s.
+        "STREAMS_WORKER_LAG_INTERVAL": "1",
     }
     settings = cdc_stack.model_copy(
         update={
