@@ -11,9 +11,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from tests.deploy._manifests import K8S_DIR
 
 DASHBOARD = K8S_DIR / "components" / "monitoring" / "ditto-streams-dashboard.json"
-# Lag per partition comes from kafka_exporter until the worker exports lag itself; a panel
-# that reads one of these says so in its description.
-EXPORTER_METRICS = {"kafka_consumergroup_lag": "kafka_exporter"}
+# Metrics a panel reads from another exporter, not the worker: the panel says so in its
+# description. None today: the worker exports consumer lag under kafka_exporter's name.
+EXPORTER_METRICS: dict[str, str] = {}
 PROMQL_WORDS = {
     "sum", "avg", "min", "max", "count", "rate", "irate", "increase", "histogram_quantile",
     "by", "without", "on", "ignoring", "group_left", "group_right", "and", "or", "unless",
