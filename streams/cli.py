@@ -257,6 +257,29 @@ def lag(
     raise typer.Exit(0 if reports is not None and all(r.verdict.ok for r in reports) else 1)
 
 
+@app.command("read")
+def read(
+    thing_id: Annotated[str, typer.Argument(help="Thing id, e.g. nordic:well-15-9-f-12.")],
+    as_json: Annotated[
+        bool, typer.Option("--json", help="One JSON object: thingId, source, reason, value.")
+    ] = False,
+) -> None:
+    """Read a twin from Ditto; when Ditto has none (404) or does not answer, the legacy
+    row it comes from, mapped. Says which source answered and why. Exit 1 when neither
+    has it."""
+    from streams.mapping import dumps
+    from streams.ops.read import read_twin
+
+    result = read_twin(get_settings(), thing_id)
+    if as_json:
+        typer.echo(dumps(result.to_json()))
+    else:
+        typer.echo(f"source: {result.source or 'none'} ({result.reason})", err=True)
+        if result.value is not None:
+            typer.echo(dumps(result.value))
+    raise typer.Exit(0 if result.source else 1)
+
+
 def _check_port_free(host: str, port: int) -> None:
     """Fail before Faust starts, which would only log the bind error and hang on."""
     with socket.socket() as probe:
