@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -77,10 +77,18 @@ def events(templates: list[Template], count: int) -> Iterator[tuple[bytes, bytes
         code = f"{template.key['payload']['well_code']}-B{n:06d}"
         key = {**template.key, "payload": {"tenant": TENANT, "well_code": code}}
         value = _insert(template.value, code, n, now_ms)
-        yield _compact(key), _compact(value), template.headers
+        yield compact(key), compact(value), template.headers
 
 
 def _insert(envelope: dict[str, Any], code: str, n: int, now_ms: int) -> dict[str, Any]:
+    after = {**envelope["payload"]["after"], "tenant": TENANT, "well_code": code}
+    return streamed(envelope, after, "c", n, now_ms)
+
+
+def streamed(
+    envelope: dict[str, Any], after: dict[str, Any], op: str, n: int, now_ms: int
+) -> dict[str, Any]:
+    """`envelope` as the streaming change number `n` (op c or u, its own LSN and tx)."""
     payload = envelope["payload"]
     lsn = FIRST_LSN + n * LSN_STEP
     source = {
@@ -93,19 +101,25 @@ def _insert(envelope: dict[str, Any], code: str, n: int, now_ms: int) -> dict[st
         "ts_us": now_ms * 1000,
         "ts_ns": now_ms * 1_000_000,
     }
-    after = {**payload["after"], "tenant": TENANT, "well_code": code}
     timing = {"ts_ms": now_ms, "ts_us": now_ms * 1000, "ts_ns": now_ms * 1_000_000}
-    body = {**payload, "before": None, "after": after, "source": source, "op": "c", **timing}
+    body = {**payload, "before": None, "after": after, "source": source, "op": op, **timing}
     return {**envelope, "payload": body}
 
 
-def _compact(document: dict[str, Any]) -> bytes:
+def compact(document: dict[str, Any]) -> bytes:
     # The JsonConverter writes compact UTF-8 JSON; so do we.
     return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def publish(settings: Settings, topic: str, templates: list[Template], count: int) -> None:
     """Write the bench events to `topic`, partitioned by key as Kafka Connect does."""
+    write_records(settings, topic, events(templates, count))
+
+
+def write_records(
+    settings: Settings, topic: str, records: Iterable[tuple[bytes, bytes, list[Any]]]
+) -> None:
+    """(key, value, headers) into `topic`, partitioned by key as Kafka Connect does."""
     # murmur2 is the Java client's partitioner, so each key lands where Connect puts it.
     producer = Producer(
         {
@@ -114,11 +128,11 @@ def publish(settings: Settings, topic: str, templates: list[Template], count: in
             "linger.ms": 20,
         }
     )
-    for key, value, headers in events(templates, count):
+    for key, value, headers in records:
         _produce(producer, topic, key, value, headers)
     left = producer.flush(60)
     if left:
-        raise SystemExit(f"{left} bench events not acknowledged by Kafka: check the broker log")
+        raise SystemExit(f"{left} bench records not acknowledged by Kafka: check the broker log")
 
 
 def _produce(producer: Producer, topic: str, key: bytes, value: bytes, headers: Any) -> None:
@@ -189,4 +203,14 @@ def _end_offsets(consumer: Consumer, topic: str) -> dict[int, int]:
     }
 
 
-__all__ = ["TENANT", "Template", "events", "load_templates", "publish", "read_records"]
+__all__ = [
+    "TENANT",
+    "Template",
+    "compact",
+    "events",
+    "load_templates",
+    "publish",
+    "read_records",
+    "streamed",
+    "write_records",
+]
