@@ -48,11 +48,13 @@ def start_ours(
     log: Path,
     faust_env: dict[str, str] | None = None,
     name: str = "ours",
+    sink_topic: str | None = None,
 ) -> Contestant:
     """A real worker reading `<source_prefix>.public.<table>` with its own group and topics.
 
     `faust_env` adds environment variables Faust reads its settings from (for instance
     PRODUCER_MAX_BATCH_SIZE): a tuned variant of the same worker, nothing else changed.
+    `sink_topic` is the topic its Postgres sink agent reads (by default its own empty one).
     """
     group = prefix
     data_dir = Path(tempfile.mkdtemp(prefix=f"{prefix}-"))
@@ -65,7 +67,7 @@ def start_ours(
         # reply and sink topics, or it would replay them into Postgres.
         "STREAMS_EVENT_TOPIC": f"{prefix}.events",
         "STREAMS_REPLY_TOPIC": f"{prefix}.replies",
-        "STREAMS_SINK_TOPIC": f"{prefix}.sink",
+        "STREAMS_SINK_TOPIC": sink_topic or f"{prefix}.sink",
         "STREAMS_WORKER_DATA_DIR": str(data_dir),
         **(faust_env or {}),
     }
@@ -163,7 +165,7 @@ def wait_done(
             written, dead = _written(reader, contestant)
             if written + dead != done:
                 if first is None:
-                    first = (written + dead, _cpu_seconds(contestant.proc.pid))
+                    first = (written + dead, cpu_seconds(contestant.proc.pid))
                     if on_first is not None:
                         on_first()
                 done, last_change = written + dead, time.monotonic()
@@ -181,10 +183,10 @@ def _finished(
 ) -> Finished:
     if first is None or contestant.proc.poll() is not None:
         return Finished(dead)  # the plain loop exits by itself: no second reading
-    return Finished(dead, done - first[0], _cpu_seconds(contestant.proc.pid) - first[1])
+    return Finished(dead, done - first[0], cpu_seconds(contestant.proc.pid) - first[1])
 
 
-def _cpu_seconds(pid: int) -> float:
+def cpu_seconds(pid: int) -> float:
     """User + system CPU of a process so far, from /proc (Linux)."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -232,6 +234,7 @@ def stop(contestant: Contestant) -> None:
 __all__ = [
     "Contestant",
     "Finished",
+    "cpu_seconds",
     "start_faust_copy",
     "start_ours",
     "start_plain",
