@@ -32,8 +32,9 @@ from typing import Annotated, Any
 import httpx
 import typer
 
-from bench import _contestants, _input, _jdbc_sink, _row_changes, _tables, _topics
+from bench import _contestants, _input, _jdbc_sink, _row_changes, _sink_alone, _tables, _topics
 from bench._report import console, say
+from streams.agents.postgres_sink import BATCH_MAX
 from streams.config import PROJECT_ROOT, Settings, get_settings
 from streams.kafka.topics import TopicSpec
 from streams.stack import connect, kafka
@@ -95,8 +96,11 @@ class Run:
 def main(
     rows: Annotated[
         int, typer.Option(min=200, help="Row changes: inserts of rows/2 wells, then updates.")
-    ] = 20_000,
+    ] = 60_000,
     rounds: Annotated[int, typer.Option(min=1, help="Rounds; who goes first rotates.")] = 3,
+    alone: Annotated[
+        bool, typer.Option(help="Also time our sink in-process, without Kafka and Faust.")
+    ] = True,
 ) -> None:
     """Changes/s of our Postgres sink agent and of Debezium's JDBC sink connector writing
     the same row changes into the same Postgres, their ratio (goal: ours >= 2x), and a
@@ -108,6 +112,8 @@ def main(
     plan = _plan(settings, rows)
     try:
         report = _bench(plan, rounds)
+        if alone:
+            report["ours_sink_alone"] = _alone(plan)
     finally:
         _cleanup(plan, rounds)
     path = RESULTS / f"sink_to_postgres-{time.strftime('%Y%m%dT%H%M%S')}.json"
@@ -317,6 +323,24 @@ def _print_summary(
         verdict = "met" if ratio >= GOAL else "missed"
         console.print(f"  {pair:17} = {ratio:.2f}x (goal >= {GOAL:.0f}x: {verdict})")
     console.print(f"  tables equal in every round: {'yes' if equal else '[red]NO[/red]'}")
+
+
+def _alone(plan: Plan) -> dict[str, Any]:
+    records = _input.read_records(plan.settings.kafka_bootstrap, plan.ours_topic)
+    values = [r.value for r in records if r.value is not None]
+    with console.status("timing our sink alone, in-process"):
+        result = _sink_alone.measure(
+            plan.settings.pg_dsn, values, plan.table("ours"), plan.stamp_function
+        )
+    cpu_ms = 1000 * result.write_cpu_seconds / result.changes
+    console.print(
+        f"\n[bold]our sink alone[/bold] (SinkChange.from_json + PostgresSink.write in batches "
+        f"of {BATCH_MAX}, one thread, no Kafka, no Faust): {result.changes_per_s:,.1f} "
+        f"changes/s; decode {result.decode_seconds:.3f}s, write {result.write_seconds:.3f}s "
+        f"({result.write_changes_per_s:,.1f} changes/s, {cpu_ms:.3f} CPU ms/change in "
+        f"Python, first to last row {result.span_seconds:.3f}s)"
+    )
+    return asdict(result) | {"changes_per_s": round(result.changes_per_s, 1)}
 
 
 def _cleanup(plan: Plan, rounds: int) -> None:
