@@ -93,10 +93,15 @@ def modify_thing(thing: Mapping[str, Any], headers: Mapping[str, Any]) -> Messag
 
 
 def merge_thing(thing_id: str, patch: Mapping[str, Any], headers: Mapping[str, Any]) -> Message:
-    """Merge a patch into the thing (path "/"), content type inside the envelope."""
+    """Merge a patch into the thing (path "/"), content type inside the envelope.
+
+    `if-match: *` because Ditto turns a merge at "/" of a missing thing into a create
+    with an implicit policy that grants only the sender: a twin holding just the changed
+    paths, under the wrong policy. With it Ditto answers 412 instead, a dead letter.
+    """
     return {
         "topic": thing_topic(thing_id, "commands", "merge"),
-        "headers": {**headers, "content-type": MERGE_PATCH},
+        "headers": {**headers, "content-type": MERGE_PATCH, "if-match": "*"},
         "path": "/",
         "value": dict(patch),
     }

@@ -20,6 +20,7 @@ Status -> verdict, as Ditto's own Kafka source treats them (ditto.md §3.4):
 status                 verdict      why
 =====================  ===========  ==========================================
 2xx, 412               done         applied, or a conditional write skipped
+412 to `if-match: *`   dead letter  a merge found no twin to merge into
 408, 424, 429, 5xx     retry        Ditto or a dependency was busy or away
 any other              dead letter  the command can never succeed as it is
 =====================  ===========  ==========================================
@@ -37,6 +38,7 @@ commands (one partition per thing), and the agent sends before it reads on.
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass, replace
 from enum import StrEnum
 from typing import Any
@@ -53,8 +55,14 @@ class Verdict(StrEnum):
     REPLAY = "replay"  # done, but before a retry of an older command: send again after it
 
 
-def verdict_for(status: int) -> Verdict:
-    """One place that splits Ditto's answers into done, retry and dead letter."""
+def verdict_for(status: int, requires_twin: bool = False) -> Verdict:
+    """One place that splits Ditto's answers into done, retry and dead letter.
+
+    `requires_twin`: the command carried `if-match: *`, so its 412 means the twin is
+    missing, not that a conditional write was skipped on purpose.
+    """
+    if status == 412 and requires_twin:
+        return Verdict.DEAD_LETTER
     if 200 <= status < 300 or status == 412:
         return Verdict.DONE
     if status in _TRANSIENT or 500 <= status < 600:
@@ -158,11 +166,19 @@ def _pair(entry: Entry) -> tuple[Entry | None, list[Decision]]:
     decisions = []
     while commands and answers:
         command, answer = _command_from(commands.pop(0)), Answer(**answers.pop(0))
-        verdict = verdict_for(answer.status)
+        verdict = verdict_for(answer.status, answer.status == 412 and _requires_twin(command))
         delay = backoff(command.attempt) if verdict is Verdict.RETRY else 0.0
         decisions.append(Decision(verdict, command, answer, delay))
     rest = {"commands": commands, "answers": answers}
     return (rest if commands or answers else None), decisions
+
+
+def _requires_twin(command: SentCommand) -> bool:
+    try:
+        headers = json.loads(command.value).get("headers") or {}
+    except (ValueError, AttributeError):
+        return False
+    return any(k.lower() == "if-match" and v == "*" for k, v in headers.items())
 
 
 def on_command(entry: Entry | None, command: SentCommand) -> tuple[Entry | None, list[Decision]]:

@@ -51,6 +51,8 @@ def test_merge_command_has_the_content_type_inside_the_envelope() -> None:
     command = p.merge_thing("acme:well-mor-001", patch, p.command_headers(SOURCE))
     assert command["topic"] == "acme/well-mor-001/things/twin/commands/merge"
     assert command["headers"]["content-type"] == "application/merge-patch+json"
+    # Never let a merge create a twin of only the changed paths (see merge_thing).
+    assert command["headers"]["if-match"] == "*"
     encoded = p.encode(command)
     assert b'"oilRateBopd":460}' in encoded
     assert json.loads(encoded)["headers"]["content-type"] == "application/merge-patch+json"

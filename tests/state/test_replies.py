@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -154,3 +155,16 @@ def test_inside_a_barrier_refusals_keep_their_own_verdict() -> None:
     assert (refused.verdict, kept) == (Verdict.DEAD_LETTER, barrier)
     assert busy.verdict is Verdict.RETRY
     assert widened(barrier, busy, resent_offset=25) == Barrier(10, 25)
+
+
+def test_a_412_to_a_merge_that_needs_its_twin_is_a_dead_letter() -> None:
+    merge = replace(
+        _command(),
+        value=json.dumps(
+            {"topic": "acme/well-1/things/twin/commands/merge", "headers": {"if-match": "*"}}
+        ),
+    )
+    _, decisions = on_answer(on_command(None, merge)[0], _answer(412, "things:precondition.failed"))
+    assert [d.verdict for d in decisions] == [Verdict.DEAD_LETTER]
+    _, decisions = on_answer(on_command(None, _command())[0], _answer(412))
+    assert [d.verdict for d in decisions] == [Verdict.DONE]
