@@ -50,6 +50,8 @@ def admin(bootstrap: str) -> AdminClient:
 def list_groups(client: AdminClient, bootstrap: str) -> list[str]:
     future = client.list_consumer_groups(request_timeout=TIMEOUT_S)
     listing = _result(future, bootstrap, "listing the consumer groups")
+    if listing.errors:  # a broker that did not answer: never report "no groups, all OK"
+        raise _unavailable(bootstrap, "listing the consumer groups", listing.errors[0])
     return sorted(g.group_id for g in listing.valid)
 
 

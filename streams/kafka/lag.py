@@ -60,8 +60,11 @@ def read_group(bootstrap: str, group: str) -> GroupLag:
     client = _groups.admin(bootstrap)
     membership = _groups.describe(client, bootstrap, group)
     offsets = _groups.committed(client, bootstrap, group)
+    # A Faust worker is also assigned its own internal topics (`<group>-<table>-changelog`,
+    # the assignor's leader topic) that it reads without committing: not lag.
     for tp in membership.assigned - offsets.keys():
-        offsets[tp] = None
+        if not tp[0].startswith(f"{group}-"):
+            offsets[tp] = None
     partitions = _with_ends(bootstrap, offsets)
     return GroupLag(
         group, membership.state, membership.members, partitions, int(time.time() * 1000)

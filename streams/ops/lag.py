@@ -68,6 +68,8 @@ def groups_to_check(settings: Settings, groups: Sequence[str], every: bool) -> l
     """--all: every group of the cluster; else the named ones, or the worker's group."""
     if every:
         return list_groups(settings.kafka_bootstrap)
+    if any(not g.strip() for g in groups):
+        raise ConfigError("--group needs a consumer group name; `streams lag --all` lists them")
     return list(dict.fromkeys(groups)) or [settings.consumer_group]
 
 

@@ -10,7 +10,7 @@ from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from streams.agents import metrics
-from streams.kafka.lag import PartitionLag
+from streams.kafka.lag import PartitionLag, read_group
 from streams.kafka.topics import cdc_topic
 from tests.agents.conftest import Worker
 
@@ -71,3 +71,13 @@ def test_a_live_worker_exports_the_lag_of_every_partition_it_owns(worker: Worker
     topics = {t for _, t, _ in lags}
     assert settings.command_topic in topics
     assert not any(t.endswith("-changelog") for t in topics)
+
+
+def test_streams_lag_leaves_out_the_workers_own_internal_topics(worker: Worker) -> None:
+    """A live Faust member is assigned its changelogs but never commits them: not lag."""
+    settings = worker.settings
+    seen = read_group(settings.kafka_bootstrap, settings.consumer_group)
+    assert seen.members == 1
+    topics = {p.topic for p in seen.partitions}
+    assert cdc_topic(settings, "wells") in topics
+    assert not [t for t in topics if t.startswith(f"{settings.consumer_group}-")]

@@ -12,7 +12,7 @@ import pytest
 
 from streams.errors import KafkaUnavailableError
 from streams.kafka.admin import ensure_topics
-from streams.kafka.lag import group_lag
+from streams.kafka.lag import group_lag, list_groups
 from streams.kafka.reader import end_offsets
 
 
@@ -27,6 +27,8 @@ CALLS: dict[str, Callable[[str], object]] = {
     "admin": lambda bootstrap: ensure_topics(bootstrap, [], timeout=3),
     "reader": lambda bootstrap: end_offsets(bootstrap, "any"),
     "lag": lambda bootstrap: group_lag(bootstrap, "streams-quiet-test", ["any"]),
+    # `streams lag --all`: no answer must never read as "no groups, all OK".
+    "groups": list_groups,
 }
 
 
