@@ -152,9 +152,24 @@ def parse_back(value: Any, entry: ColumnEntry, what: str) -> Any:
     if value is None:
         return None
     try:
-        return _PARSERS[entry.type](value, what)
+        parsed = _PARSERS[entry.type](value, what)
     except DecodeError as exc:
         raise MappingError(str(exc)) from exc
+    if entry.type is ColumnType.NUMERIC and entry.scale is not None:
+        _fits_scale(parsed, entry.scale, what)
+    return parsed
+
+
+def _fits_scale(number: Decimal, scale: int, what: str) -> None:
+    """Postgres would round a value with more decimals than the column's scale: the row
+    and the twin would then differ for good, silently."""
+    exponent = number.normalize().as_tuple().exponent
+    if isinstance(exponent, int) and -exponent > scale:
+        raise MappingError(
+            f"{what}: {number} has more than the {scale} decimals its column holds; "
+            f"write it rounded to {scale} decimals in Ditto, or widen the column and "
+            "its mapping's scale"
+        )
 
 
 def _numeric(value: Any, what: str) -> Decimal:

@@ -228,3 +228,17 @@ def test_diff_without_old_row_carries_every_present_column() -> None:
 
 def test_unchanged_row_diffs_to_nothing() -> None:
     assert diff_patch(WELLS, WELL_ROW, dict(WELL_ROW)) == {}
+
+
+@pytest.mark.parametrize("rate", [Decimal("12.34567"), 12.3456])
+def test_a_twin_value_with_more_decimals_than_its_column_is_refused(rate: Any) -> None:
+    """numeric(12,3) would round it: the row and the twin would differ for good."""
+    patch = {"features": {"production": {"properties": {"oilRateBopd": rate}}}}
+    with pytest.raises(MappingError, match="more than the 3 decimals"):
+        change_to_row(WELLS, "/", patch, replace=False)
+
+
+def test_trailing_zeros_past_the_scale_are_not_extra_decimals() -> None:
+    patch = {"features": {"production": {"properties": {"oilRateBopd": Decimal("12.340000")}}}}
+    row = change_to_row(WELLS, "/", patch, replace=False)
+    assert row.values == {"oil_rate_bopd": Decimal("12.34")}
