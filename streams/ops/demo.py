@@ -23,7 +23,7 @@ import psycopg
 from streams.config import Settings
 from streams.ditto.bootstrap import bootstrap, policy_ids
 from streams.ditto.protocol import decode
-from streams.errors import ThingIdError
+from streams.errors import StackError, ThingIdError
 from streams.kafka.reader import end_offsets, read_to_end
 from streams.mapping import dumps, identity, load_mappings
 from streams.ops._twins import Twins
@@ -82,7 +82,10 @@ def _wait_for(check: Callable[[], bool], timeout: float) -> float:
     start = time.monotonic()
     while not check():
         if time.monotonic() - start > timeout:
-            raise TimeoutError(f"not done after {timeout:.0f}s")
+            raise StackError(
+                f"the demo waited {timeout:.0f}s in vain: see the worker log "
+                "(.stack/run/demo-worker.log) and `streams stack status`"
+            )
         time.sleep(0.5)
     return time.monotonic() - start
 
@@ -151,19 +154,25 @@ def _wait_for_commands(settings: Settings, say: Say, expected: set[str]) -> None
 
 def _wait_for_twins(twins: Twins, say: Say, expected: set[str]) -> None:
     missing = sorted(expected)
-    start = time.monotonic()
+    start = told = time.monotonic()
 
     def all_there() -> bool:
-        nonlocal missing
+        nonlocal missing, told
         missing = twins.missing(missing)
+        if missing and time.monotonic() - told > 10:
+            say(f"  ditto: {len(expected) - len(missing)} of {len(expected)} twins so far")
+            told = time.monotonic()
         return not missing
 
     try:
         _wait_for(all_there, timeout=120)
-    except TimeoutError:
-        raise TimeoutError(
-            f"Ditto lacks {len(missing)} of {len(expected)} twins (first: {missing[0]}); "
-            "see the worker log and the dead-letter topic (stage ditto-reply)"
+    except StackError:
+        raise StackError(
+            f"Ditto lacks {len(missing)} of {len(expected)} twins (first: {missing[0]}). "
+            "If the Ditto stand-in was restarted, it lost every twin (it keeps nothing) while "
+            "its connection's Kafka offsets stayed: start afresh with `make down`, "
+            "`rm -rf .stack`, `make demo`. Otherwise see the worker log and the "
+            "dead-letter topic (stage ditto-reply)"
         ) from None
     say(f"ditto: all {len(expected)} twins present ({time.monotonic() - start:.1f}s)")
 
