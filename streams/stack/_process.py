@@ -29,6 +29,12 @@ def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
         return sock.connect_ex((host, port)) == 0
 
 
+def require_free_port(port: int, setting: str, host: str = "127.0.0.1") -> None:
+    """Before a part starts: a port someone else holds is named with the setting to change."""
+    if port_in_use(port, host):
+        raise StackError(f"port {port} in use by another process: stop it or set {setting}")
+
+
 def wait_until(
     check: Callable[[], bool],
     *,

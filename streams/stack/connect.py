@@ -25,7 +25,7 @@ from streams.errors import StackError
 from streams.stack import _connect_rest as rest
 from streams.stack import kafka
 from streams.stack._jvm import MAVEN_DIR, classpath, java, java_process, plugin_folder
-from streams.stack._process import ServiceProcess, port_in_use, wait_until
+from streams.stack._process import ServiceProcess, port_in_use, require_free_port, wait_until
 from streams.stack._snapshot import SnapshotWatch
 
 log = logging.getLogger(__name__)
@@ -171,10 +171,7 @@ def up(settings: Settings) -> None:
         if not kafka.healthy(settings):
             raise StackError(f"kafka at {settings.kafka_bootstrap} is not up: streams stack up")
         host, port = rest_address(settings)
-        if port_in_use(port, host):
-            raise StackError(
-                f"port {port} in use by another process: stop it or set STREAMS_CONNECT_URL"
-            )
+        require_free_port(port, "STREAMS_CONNECT_URL", host)
         home(settings).mkdir(parents=True, exist_ok=True)
         _prepare(settings)
         worker.start()

@@ -23,7 +23,7 @@ import httpx
 from streams.config import PROJECT_ROOT, Settings
 from streams.errors import StackError
 from streams.stack._jvm import _mvn, java, java_process
-from streams.stack._process import ServiceProcess, port_in_use
+from streams.stack._process import ServiceProcess, port_in_use, require_free_port
 
 log = logging.getLogger(__name__)
 
@@ -157,10 +157,7 @@ def up(settings: Settings) -> None:
     if not server.running():
         java(settings)  # fails with the package to install
         host, port = address(settings)
-        if port_in_use(port, host):
-            raise StackError(
-                f"port {port} in use by another process: stop it or set STREAMS_DITTO_URL"
-            )
+        require_free_port(port, "STREAMS_DITTO_URL", host)
         build(settings)
         _write_args(settings)
         server.start()

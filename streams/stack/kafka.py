@@ -21,7 +21,7 @@ from confluent_kafka.admin import AdminClient
 from streams.config import Settings
 from streams.errors import StackError
 from streams.stack._jvm import MAVEN_DIR, classpath, java, java_process
-from streams.stack._process import ServiceProcess, port_in_use
+from streams.stack._process import ServiceProcess, port_in_use, require_free_port
 
 log = logging.getLogger(__name__)
 
@@ -181,8 +181,7 @@ def _check_ports(settings: Settings) -> None:
         (port, "STREAMS_KAFKA_BOOTSTRAP"),
         (settings.kafka_controller_port, "STREAMS_KAFKA_CONTROLLER_PORT"),
     ):
-        if port_in_use(number, host):
-            raise StackError(f"port {number} in use by another process: stop it or set {knob}")
+        require_free_port(number, knob, host)
 
 
 def down(settings: Settings) -> None:

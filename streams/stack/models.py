@@ -16,7 +16,7 @@ import httpx
 
 from streams.config import PROJECT_ROOT, Settings
 from streams.errors import StackError
-from streams.stack._process import ServiceProcess, port_in_use
+from streams.stack._process import ServiceProcess, port_in_use, require_free_port
 
 log = logging.getLogger(__name__)
 
@@ -86,10 +86,7 @@ def up(settings: Settings) -> None:
         return
     if not server.running():
         host, port, _ = address(settings)
-        if port_in_use(port, host):
-            raise StackError(
-                f"port {port} in use by another process: stop it or set STREAMS_THING_MODELS_URL"
-            )
+        require_free_port(port, "STREAMS_THING_MODELS_URL", host)
         _prepare(settings)
         server.start()
     seconds = server.wait_ready(lambda: healthy(settings), "thing models", READY_TIMEOUT)

@@ -22,7 +22,7 @@ from psycopg import sql
 
 from streams.config import PROJECT_ROOT, Settings
 from streams.errors import StackError
-from streams.stack._process import ServiceProcess, port_in_use, wait_until
+from streams.stack._process import ServiceProcess, require_free_port
 
 log = logging.getLogger(__name__)
 
@@ -163,18 +163,10 @@ def up(settings: Settings) -> None:
     pgdata = data_dir(settings)
     if not (pgdata / "PG_VERSION").is_file():
         _initdb(settings, pgdata)
-    if not server.running() and port_in_use(settings.pg_port):
-        raise StackError(
-            f"port {settings.pg_port} in use by another process: stop it or set STREAMS_PG_PORT"
-        )
+    if not server.running():
+        require_free_port(settings.pg_port, "STREAMS_PG_PORT")
     server.start()
-    seconds = wait_until(
-        lambda: healthy(settings),
-        what="postgres",
-        timeout=60,
-        alive=server.running,
-        fix=f"see {server.log_file}",
-    )
+    seconds = server.wait_ready(lambda: healthy(settings), "postgres", 60)
     log.info("ready service=postgres seconds=%.1f", seconds)
     _provision(settings)
 
