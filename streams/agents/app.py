@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import socket
 from pathlib import Path
+from typing import Any
 
 import faust
 
@@ -50,4 +51,17 @@ def create_app(
         web_bind=settings.worker_web_bind,
         stream_wait_empty=True,
         autodiscover=False,
+    )
+
+
+def raw_topic(app: faust.App, *names: str, allow_empty: bool = False) -> Any:
+    """Records as bytes both ways: our agents decode and encode themselves, so a record
+    Faust cannot decode never raises inside Faust, where no agent could dead-letter it."""
+    return app.topic(
+        *names,
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
+        allow_empty=allow_empty,
     )

@@ -26,6 +26,7 @@ import faust
 
 from streams.agents import metrics
 from streams.agents._sending import send_dead_letter, with_retries
+from streams.agents.app import raw_topic
 from streams.config import Settings
 from streams.ditto.protocol import decode, parse_reply
 from streams.errors import DataError, DecodeError, RejectedByDittoError
@@ -106,13 +107,9 @@ def _answer(message: Any) -> tuple[str | None, Answer]:
 
 def register(app: faust.App, settings: Settings) -> Any:
     both = (settings.command_topic, settings.reply_topic)
-    topics = app.topic(
-        *both, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
-    )
-    commands = app.topic(settings.command_topic, key_serializer="raw", value_serializer="raw")
-    dead_letters = app.topic(
-        settings.dead_letter_topic, key_serializer="raw", value_serializer="raw"
-    )
+    topics = raw_topic(app, *both)
+    commands = raw_topic(app, settings.command_topic)
+    dead_letters = raw_topic(app, settings.dead_letter_topic)
     partitions = source_partitions(settings.kafka_bootstrap, both)
     pending = app.Table(PENDING_TABLE, partitions=partitions)
     barriers = app.Table(BARRIER_TABLE, partitions=partitions)

@@ -23,6 +23,7 @@ import faust
 
 from streams.agents import metrics
 from streams.agents._sending import check_size, send_dead_letter, with_retries
+from streams.agents.app import raw_topic
 from streams.config import Settings
 from streams.ditto.protocol import SOURCE_HEADER
 from streams.errors import DataError, DecodeError
@@ -72,18 +73,13 @@ def _claims(app: faust.App) -> Mapping[str, str]:
 
 def register(app: faust.App, settings: Settings) -> Any:
     flow = TwinFlow(load_mappings(settings.mappings_dir))
-    events = app.topic(
+    events = raw_topic(
+        app,
         settings.event_topic,
-        key_type=bytes,
-        value_type=bytes,
-        key_serializer="raw",
-        value_serializer="raw",
         allow_empty=True,  # an empty record is a dead letter, not a crash
     )
-    sink = app.topic(settings.sink_topic, key_serializer="raw", value_serializer="raw")
-    dead_letters = app.topic(
-        settings.dead_letter_topic, key_serializer="raw", value_serializer="raw"
-    )
+    sink = raw_topic(app, settings.sink_topic)
+    dead_letters = raw_topic(app, settings.dead_letter_topic)
     revisions = app.Table(STATE_TABLE, partitions=settings.topic_partitions)
     owners = _claims(app)
 
@@ -106,10 +102,9 @@ def register(app: faust.App, settings: Settings) -> Any:
             metrics.EVENTS_IN.labels(AGENT).inc()
             try:
                 await handle(event)
-            except DataError as exc:
-                await _dead_letter(dead_letters, flow, event, exc)
             except Exception as exc:  # a bug must not stall the partition: dead-letter it
-                log.exception("unexpected error origin=%s", _origin(event))
+                if not isinstance(exc, DataError):
+                    log.exception("unexpected error origin=%s", _origin(event))
                 await _dead_letter(dead_letters, flow, event, exc)
 
     return ditto_to_legacy

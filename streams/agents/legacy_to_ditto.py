@@ -20,6 +20,7 @@ import faust
 
 from streams.agents import metrics
 from streams.agents._sending import check_size, send_dead_letter, with_retries
+from streams.agents.app import raw_topic
 from streams.cdc import CdcRecord
 from streams.config import Settings
 from streams.ditto.protocol import encode
@@ -39,18 +40,13 @@ DITTO_CONTENT_TYPE = b"application/vnd.eclipse.ditto+json"
 def register(app: faust.App, settings: Settings) -> Any:
     mappings = load_mappings(settings.mappings_dir)
     flow = LegacyFlow(mappings, models_url=settings.thing_models_url, sync_origin=SYNC_ORIGIN)
-    sources = app.topic(
+    sources = raw_topic(
+        app,
         *(cdc_topic(settings, table) for table in sorted(mappings)),
-        key_type=bytes,
-        value_type=bytes,
-        key_serializer="raw",
-        value_serializer="raw",
         allow_empty=True,  # tombstones have a null value
     )
-    commands = app.topic(settings.command_topic, key_serializer="raw", value_serializer="raw")
-    dead_letters = app.topic(
-        settings.dead_letter_topic, key_serializer="raw", value_serializer="raw"
-    )
+    commands = raw_topic(app, settings.command_topic)
+    dead_letters = raw_topic(app, settings.dead_letter_topic)
     # A table's changelog must have as many partitions as the topics it is written from.
     partitions = source_partitions(settings.kafka_bootstrap, sources.topics)
     states = app.Table("cdc-key-state", partitions=partitions)
@@ -93,21 +89,14 @@ def register(app: faust.App, settings: Settings) -> Any:
             metrics.EVENTS_IN.labels(AGENT).inc()
             try:
                 await handle(event)
-            except DataError as exc:
-                await send_dead_letter(
-                    dead_letters,
-                    AGENT,
-                    exc,
-                    message=event.message,
-                    mapping=flow.mapping_name(_table_of(event.message.topic)),
-                )
             except Exception as exc:  # a bug must not stall the partition: dead-letter it
-                log.exception(
-                    "unexpected error origin=%s[%d]@%d",
-                    event.message.topic,
-                    event.message.partition,
-                    event.message.offset,
-                )
+                if not isinstance(exc, DataError):
+                    log.exception(
+                        "unexpected error origin=%s[%d]@%d",
+                        event.message.topic,
+                        event.message.partition,
+                        event.message.offset,
+                    )
                 await send_dead_letter(
                     dead_letters,
                     AGENT,

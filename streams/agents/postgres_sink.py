@@ -25,6 +25,7 @@ import faust
 
 from streams.agents import metrics
 from streams.agents._sending import send_dead_letter, with_retries
+from streams.agents.app import raw_topic
 from streams.config import Settings
 from streams.errors import DataError
 from streams.mapping import load_mappings
@@ -42,17 +43,12 @@ BATCH_WITHIN = 0.2  # seconds a partial batch waits for more changes
 def register(app: faust.App, settings: Settings) -> Any:
     tables = set(load_mappings(settings.mappings_dir))
     writer = PostgresSink(settings.pg_dsn, origin=SYNC_ORIGIN)
-    rows = app.topic(
+    rows = raw_topic(
+        app,
         settings.sink_topic,
-        key_type=bytes,
-        value_type=bytes,
-        key_serializer="raw",
-        value_serializer="raw",
         allow_empty=True,  # an empty record is a dead letter, not a crash
     )
-    dead_letters = app.topic(
-        settings.dead_letter_topic, key_serializer="raw", value_serializer="raw"
-    )
+    dead_letters = raw_topic(app, settings.dead_letter_topic)
 
     async def dead_letter(event: Any, exc: BaseException, table: str | None) -> None:
         mapping = f"{table}.toml" if table in tables else None
