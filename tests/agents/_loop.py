@@ -25,7 +25,7 @@ from streams.kafka.admin import ensure_topics
 from streams.kafka.reader import read_to_end
 from streams.kafka.topics import cdc_topic, owned_topics
 from streams.ops.worker_process import WorkerProcess
-from tests.agents.conftest import _caught_up
+from tests._own_worker import as_env, own_topics, wait_caught_up
 
 WAIT = 90.0
 
@@ -43,21 +43,16 @@ class Loop:
         return float(found[0].rsplit(" ", 1)[1]) if found else 0.0
 
 
-def _env(run: str, data_dir: str, own_subject: bool) -> dict[str, str]:
-    env = {
-        "STREAMS_CONSUMER_GROUP": f"test-loop-{run}",
-        "STREAMS_COMMAND_TOPIC": f"test.commands.{run}",
-        "STREAMS_REPLY_TOPIC": f"test.replies.{run}",
-        "STREAMS_EVENT_TOPIC": f"test.events.{run}",
-        "STREAMS_SINK_TOPIC": f"test.sink.{run}",
-        "STREAMS_DEAD_LETTER_TOPIC": f"test.dead-letters.{run}",
-        "STREAMS_DITTO_COMMAND_CONNECTION": f"test-commands-{run}",
-        "STREAMS_DITTO_EVENT_CONNECTION": f"test-events-{run}",
-        "STREAMS_WORKER_DATA_DIR": data_dir,
+def own_settings(kind: str, run: str, *, own_subject: bool = True) -> dict[str, str]:
+    """Settings field -> value: own group, topics and Ditto connections (and subject)."""
+    fields = {
+        **own_topics(kind, run),
+        "ditto_command_connection": f"test-commands-{run}",
+        "ditto_event_connection": f"test-events-{run}",
     }
     if own_subject:
-        env["STREAMS_DITTO_SYNC_SUBJECT"] = f"integration:test-{run}"
-    return env
+        fields["ditto_sync_subject"] = f"integration:test-{run}"
+    return fields
 
 
 def _delete_connections(settings: Settings) -> None:
@@ -84,10 +79,9 @@ def running_loop(
 
     orchestrator.up(cdc_stack, only=("ditto",))
     run = uuid.uuid4().hex[:8]
-    env = _env(run, str(tmp_path_factory.mktemp("worker")), own_subject)
-    settings = cdc_stack.model_copy(
-        update={k.removeprefix("STREAMS_").lower(): v for k, v in env.items()}
-    )
+    fields = own_settings("loop", run, own_subject=own_subject)
+    env = {**as_env(fields), "STREAMS_WORKER_DATA_DIR": str(tmp_path_factory.mktemp("worker"))}
+    settings = cdc_stack.model_copy(update=fields)
     ensure_topics(settings.kafka_bootstrap, owned_topics(settings))
     auth = (settings.ditto_user, settings.ditto_password.get_secret_value())
     api = httpx.Client(base_url=f"{settings.ditto_url}/api/2", auth=auth, timeout=10)
@@ -95,7 +89,7 @@ def running_loop(
     try:
         bootstrap(settings, policies)
         worker.start()
-        _caught_up(settings)
+        wait_caught_up(settings)
         yield Loop(settings, api, worker)
     finally:
         worker.stop()

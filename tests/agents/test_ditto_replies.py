@@ -24,8 +24,9 @@ from streams.ditto.bootstrap import bootstrap
 from streams.kafka.admin import ensure_topics
 from streams.kafka.topics import owned_topics
 from streams.ops.worker_process import WorkerProcess
+from tests._own_worker import as_env, wait_caught_up
+from tests.agents._loop import own_settings
 from tests.agents._records import Record, collect
-from tests.agents.conftest import _caught_up
 
 pytestmark = pytest.mark.stack
 
@@ -39,21 +40,6 @@ class Setup:
     locked: str  # a policy that lets the sync read but not write
     api: httpx.Client
     worker: WorkerProcess
-
-
-def _env(run: str, data_dir: str) -> dict[str, str]:
-    return {
-        "STREAMS_CONSUMER_GROUP": f"test-replies-{run}",
-        "STREAMS_COMMAND_TOPIC": f"test.commands.{run}",
-        "STREAMS_REPLY_TOPIC": f"test.replies.{run}",
-        "STREAMS_EVENT_TOPIC": f"test.events.{run}",
-        "STREAMS_SINK_TOPIC": f"test.sink.{run}",
-        "STREAMS_DEAD_LETTER_TOPIC": f"test.dead-letters.{run}",
-        "STREAMS_DITTO_SYNC_SUBJECT": f"integration:test-{run}",
-        "STREAMS_DITTO_COMMAND_CONNECTION": f"test-commands-{run}",
-        "STREAMS_DITTO_EVENT_CONNECTION": f"test-events-{run}",
-        "STREAMS_WORKER_DATA_DIR": data_dir,
-    }
 
 
 def _lock(api: httpx.Client, settings: Settings, tenant: str) -> None:
@@ -87,10 +73,9 @@ def setup(cdc_stack: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iter
 
     orchestrator.up(cdc_stack, only=("ditto",))
     run = uuid.uuid4().hex[:8]
-    env = _env(run, str(tmp_path_factory.mktemp("worker")))
-    settings = cdc_stack.model_copy(
-        update={k.removeprefix("STREAMS_").lower(): v for k, v in env.items()}
-    )
+    fields = own_settings("replies", run)
+    env = {**as_env(fields), "STREAMS_WORKER_DATA_DIR": str(tmp_path_factory.mktemp("worker"))}
+    settings = cdc_stack.model_copy(update=fields)
     tenant, locked = f"rp{run}", f"rl{run}"
     ensure_topics(settings.kafka_bootstrap, owned_topics(settings))
     bootstrap(settings, [f"{tenant}:default-policy"])
@@ -104,7 +89,7 @@ def setup(cdc_stack: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iter
     )
     worker = WorkerProcess(tmp_path_factory.mktemp("logs") / "worker.log", env)
     worker.start()
-    _caught_up(settings)
+    wait_caught_up(settings)
     yield Setup(settings, tenant, locked, api, worker)
     worker.stop()
     _rows(settings, "DELETE FROM wells WHERE tenant = %s", (tenant, locked))

@@ -23,6 +23,7 @@ from streams.config import Settings
 from streams.mapping import identity, load_mappings
 from streams.ops.worker_process import WorkerProcess
 from streams.stack._process import wait_until
+from tests._own_worker import as_env, own_topics
 from tests.agents._records import Record, collect
 
 pytestmark = pytest.mark.stack
@@ -32,16 +33,8 @@ SETTLE = 8.0  # seconds of silence that show no extra record follows
 
 @pytest.fixture(scope="module")
 def settings(cdc_stack: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
-    run = uuid.uuid4().hex[:8]
-    topics = {
-        "consumer_group": f"test-twin-{run}",
-        "command_topic": f"test.commands.{run}",
-        "event_topic": f"test.events.{run}",
-        "sink_topic": f"test.sink.{run}",
-        "reply_topic": f"test.replies.{run}",
-        "dead_letter_topic": f"test.dead-letters.{run}",
-    }
-    env = {f"STREAMS_{name.upper()}": value for name, value in topics.items()}
+    topics = own_topics("twin", uuid.uuid4().hex[:8])
+    env = as_env(topics)
     env["STREAMS_WORKER_DATA_DIR"] = str(tmp_path_factory.mktemp("twin-worker"))
     process = WorkerProcess(tmp_path_factory.mktemp("logs") / "worker.log", env)
     process.start()

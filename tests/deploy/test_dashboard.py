@@ -4,7 +4,6 @@ its exposition here and against a live worker's /metrics on the stack."""
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from collections.abc import Iterator
 
@@ -14,9 +13,8 @@ from prometheus_client import generate_latest
 
 from streams.agents import metrics
 from streams.config import Settings
-from streams.kafka.lag import group_lag
-from streams.kafka.topics import cdc_topic
 from streams.ops.worker_process import WorkerProcess
+from tests._own_worker import as_env, own_topics, wait_caught_up
 from tests.deploy._dashboard import (
     DASHBOARD,
     EXPORTER_METRICS,
@@ -74,25 +72,12 @@ def test_dashboard_reads_only_what_the_worker_registry_exposes() -> None:
 @pytest.fixture(scope="module")
 def live_metrics(cdc_stack: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real worker with its own group and topics, after it has read the CDC history."""
-    run = uuid.uuid4().hex[:8]
-    group = f"test-dashboard-{run}"
-    env = {
-        "STREAMS_CONSUMER_GROUP": group,
-        "STREAMS_COMMAND_TOPIC": f"test.commands.{run}",
-        "STREAMS_DEAD_LETTER_TOPIC": f"test.dead-letters.{run}",
-        "STREAMS_EVENT_TOPIC": f"test.events.{run}",
-        "STREAMS_REPLY_TOPIC": f"test.replies.{run}",
-        "STREAMS_SINK_TOPIC": f"test.sink.{run}",
-        "STREAMS_WORKER_DATA_DIR": str(tmp_path_factory.mktemp("worker")),
-    }
+    topics = own_topics("dashboard", uuid.uuid4().hex[:8])
+    env = {**as_env(topics), "STREAMS_WORKER_DATA_DIR": str(tmp_path_factory.mktemp("worker"))}
     process = WorkerProcess(tmp_path_factory.mktemp("logs") / "worker.log", env)
     process.start()
     try:
-        topics = [cdc_topic(cdc_stack, t) for t in ("basins", "wells")]
-        deadline = time.monotonic() + 600
-        while any(p.lag > 0 for p in group_lag(cdc_stack.kafka_bootstrap, group, topics)):
-            assert time.monotonic() < deadline, "worker did not read the CDC history"
-            time.sleep(1)
+        wait_caught_up(cdc_stack.model_copy(update=topics))
         yield httpx.get(f"http://127.0.0.1:{process.port}/metrics", timeout=10).text
     finally:
         process.stop()
