@@ -26,7 +26,7 @@ from streams.config import Settings
 from streams.ditto._templates import drift, load_template
 from streams.errors import ConfigError, StackError
 from streams.mapping import TableMapping
-from streams.mapping.thing_id import validate_entity_id
+from streams.mapping.thing_id import validate_entity_id, validate_namespace
 
 log = logging.getLogger(__name__)
 
@@ -66,8 +66,14 @@ class Applied:
 
 def policy_ids(mappings: Mapping[str, TableMapping], tenants: Iterable[str]) -> list[str]:
     """The policy every mapping names for each tenant (`<tenant>:default-policy`)."""
+    # The tenant is checked on its own first, so its error names the tenant and not the
+    # policy id it was built into.
     ids = {
-        validate_entity_id(m.policy_id.format(tenant=t, kind=m.kind), what="policy id")
+        validate_entity_id(
+            m.policy_id.format(tenant=validate_namespace(t), kind=m.kind),
+            what="policy id",
+            fix=f"use a shorter tenant than {t[:20]!r}...",
+        )
         for m in mappings.values()
         for t in tenants
     }

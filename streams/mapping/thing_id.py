@@ -66,8 +66,11 @@ def validate_namespace(namespace: str, *, what: str = "tenant") -> str:
 
 
 @lru_cache(maxsize=1 << 12)
-def validate_entity_id(entity_id: str, *, what: str = "thing id") -> str:
-    """Check a full `namespace:name` id (thing or policy) against Ditto's rules."""
+def validate_entity_id(
+    entity_id: str, *, what: str = "thing id", fix: str = "shorten the key or the id template"
+) -> str:
+    """Check a full `namespace:name` id (thing or policy) against Ditto's rules; `fix` is
+    what the length error tells the user to change."""
     namespace, sep, name = entity_id.partition(":")
     if not sep:
         raise ThingIdError(f"{what} {entity_id!r} has no ':' between namespace and name")
@@ -85,7 +88,7 @@ def validate_entity_id(entity_id: str, *, what: str = "thing id") -> str:
     if len(entity_id) > MAX_ID_LENGTH:
         raise ThingIdError(
             f"{what} {entity_id[:40]!r}... is {len(entity_id)} characters; Ditto allows "
-            f"{MAX_ID_LENGTH}: shorten the key or the id template"
+            f"{MAX_ID_LENGTH}: {fix}"
         )
     return entity_id
 

@@ -96,3 +96,16 @@ def test_the_shipped_templates_fill_from_settings_alone() -> None:
     assert wanted["streams-events"]["targets"][0]["address"] == "events/{{ thing:id }}"
     sync = wanted["acme:default-policy"]["entries"]["SYNC"]
     assert list(sync["subjects"]) == [settings.ditto_sync_subject]
+
+
+def test_a_bad_or_long_tenant_is_named_as_the_tenant_to_change() -> None:
+    from streams.config import get_settings
+    from streams.ditto.bootstrap import policy_ids
+    from streams.errors import ThingIdError
+    from streams.mapping import load_mappings
+
+    mappings = load_mappings(get_settings().mappings_dir)
+    with pytest.raises(ThingIdError, match=r"^tenant 'Bad Tenant!' is not a Ditto namespace"):
+        policy_ids(mappings, ["Bad Tenant!"])
+    with pytest.raises(ThingIdError, match=r"Ditto allows 256: use a shorter tenant than"):
+        policy_ids(mappings, ["a" * 300])
