@@ -51,10 +51,11 @@ def read_twin(settings: Settings, thing_id: str) -> ReadResult:
     twin, why_not = _from_ditto(settings, thing_id)
     if twin is not None:
         return ReadResult(thing_id, "ditto", twin, "Ditto has the twin")
+    flow = TwinFlow(load_mappings(settings.mappings_dir))
     try:
-        mapping = TwinFlow(load_mappings(settings.mappings_dir)).mapping_of(thing_id)
+        mapping = flow.mapping_of(thing_id)
     except MappingError as exc:
-        return ReadResult(thing_id, None, None, f"{why_not}; {exc}")
+        return ReadResult(thing_id, None, None, f"{why_not}; {exc}{_case_hint(flow, thing_id)}")
     row = _legacy_row(settings, mapping, thing_id, why_not)
     if row is None:
         return ReadResult(
@@ -62,6 +63,20 @@ def read_twin(settings: Settings, thing_id: str) -> ReadResult:
         )
     value = to_thing(mapping, row, models_url=settings.thing_models_url)
     return ReadResult(thing_id, "legacy", value, f"{why_not}; mapped from {mapping.table}")
+
+
+def _case_hint(flow: TwinFlow, thing_id: str) -> str:
+    """Ditto ids are case-sensitive and the sync's names are lower-case slugs: a pasted
+    id in another case is the usual reason an id fits no template."""
+    namespace, _, name = thing_id.partition(":")
+    lowered = f"{namespace}:{name.lower()}"
+    if lowered == thing_id:
+        return ""
+    try:
+        flow.mapping_of(lowered)
+    except MappingError:
+        return ""
+    return f"; the sync's thing ids have lower-case names: try {lowered!r}"
 
 
 # -- Ditto ------------------------------------------------------------------------------
