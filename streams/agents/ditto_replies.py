@@ -199,9 +199,14 @@ async def _send_again(topic: Any, decision: Decision) -> int:
 
 async def _dead_letter(topic: Any, decision: Decision) -> None:
     command, answer = decision.command, decision.answer
+    verdict = (
+        f"Ditto still answered after {command.attempt} attempts (re-drive the command "
+        "from here once Ditto is healthy)"
+        if decision.gave_up
+        else "Ditto refused the command for good"
+    )
     refusal = RejectedByDittoError(
-        f"Ditto refused the command for good: {answer.status} {answer.error}: "
-        f"{answer.message} (answer {answer.origin})",
+        f"{verdict}: {answer.status} {answer.error}: {answer.message} (answer {answer.origin})",
         answer.status,
         answer.error,
         answer.message,

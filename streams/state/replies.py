@@ -45,6 +45,9 @@ from typing import Any
 
 BACKOFF_START = 0.5
 BACKOFF_CAP = 30.0
+# A transient answer is retried this many times in all (about four minutes of backoff),
+# then dead-lettered: a Ditto that stays away must not hold the thing's barrier forever.
+MAX_ATTEMPTS = 14
 _TRANSIENT = frozenset({408, 424, 429})
 
 
@@ -108,6 +111,13 @@ class Decision:
     delay: float = 0.0  # before a retry is sent
 
     @property
+    def gave_up(self) -> bool:
+        """Dead-lettered although Ditto's answer was transient: out of attempts."""
+        return self.verdict is Verdict.DEAD_LETTER and (
+            verdict_for(self.answer.status) is Verdict.RETRY
+        )
+
+    @property
     def retry(self) -> SentCommand:
         """The command to send again: the same record, one attempt further."""
         return replace(self.command, attempt=self.command.attempt + 1)
@@ -167,6 +177,8 @@ def _pair(entry: Entry) -> tuple[Entry | None, list[Decision]]:
     while commands and answers:
         command, answer = _command_from(commands.pop(0)), Answer(**answers.pop(0))
         verdict = verdict_for(answer.status, answer.status == 412 and _requires_twin(command))
+        if verdict is Verdict.RETRY and command.attempt >= MAX_ATTEMPTS:
+            verdict = Verdict.DEAD_LETTER
         delay = backoff(command.attempt) if verdict is Verdict.RETRY else 0.0
         decisions.append(Decision(verdict, command, answer, delay))
     rest = {"commands": commands, "answers": answers}
@@ -196,6 +208,7 @@ def on_answer(entry: Entry | None, answer: Answer) -> tuple[Entry | None, list[D
 __all__ = [
     "BACKOFF_CAP",
     "BACKOFF_START",
+    "MAX_ATTEMPTS",
     "Answer",
     "Barrier",
     "Decision",

@@ -9,6 +9,7 @@ import pytest
 
 from streams.state.replies import (
     BACKOFF_CAP,
+    MAX_ATTEMPTS,
     Answer,
     Barrier,
     Decision,
@@ -102,6 +103,25 @@ def test_a_transient_refusal_retries_the_same_record_one_attempt_further() -> No
     assert decision.delay == backoff(3)
     assert decision.retry.attempt == 4
     assert (decision.retry.key, decision.retry.value) == (_command().key, _command().value)
+
+
+def test_a_transient_refusal_on_the_last_attempt_is_a_dead_letter_that_says_so() -> None:
+    entry, _ = on_command(None, _command(attempt=MAX_ATTEMPTS - 1))
+    _, before_last = on_answer(entry, _answer(503, "gateway:service.unavailable"))
+    entry, _ = on_command(None, _command(attempt=MAX_ATTEMPTS))
+    _, last = on_answer(entry, _answer(503, "gateway:service.unavailable"))
+
+    assert before_last[0].verdict is Verdict.RETRY
+    assert last[0].verdict is Verdict.DEAD_LETTER
+    assert last[0].gave_up
+
+
+def test_a_permanent_refusal_is_not_counted_as_giving_up() -> None:
+    entry, _ = on_command(None, _command())
+    _, decisions = on_answer(entry, _answer(400, "things:attribute.invalid"))
+
+    assert decisions[0].verdict is Verdict.DEAD_LETTER
+    assert not decisions[0].gave_up
 
 
 def test_an_entry_survives_its_json_changelog_and_pairs_first_in_first_out() -> None:
