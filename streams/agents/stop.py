@@ -1,0 +1,109 @@
+"""A bounded stop: SIGTERM or SIGINT gives the worker STREAMS_WORKER_STOP_TIMEOUT seconds.
+
+Faust stops by letting the agents finish their events and committing the offsets they
+acknowledged. With Kafka away that commit retries for ever and the process never
+exits, so a pod waits out its grace period and is killed without a word. The watch
+below runs on a thread of its own, because the event loop is the thing that hangs:
+past the timeout it logs every partition whose processed records are not committed,
+and exits 1. Those records are read again by the partition's next owner; the per-key
+and per-revision gates drop what was already applied.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+import faust
+
+log = logging.getLogger(__name__)
+
+EXIT_NOT_COMMITTED = 1
+
+
+def uncommitted(consumer: Any) -> dict[str, tuple[int | None, int]]:
+    """`topic[partition]` -> (committed offset, last processed offset) where they differ.
+
+    Reads Faust's own bookkeeping (acknowledged offsets not yet committed) from another
+    thread: a copy, and nothing at all if the loop changes it under our feet.
+    """
+    acked: Mapping[Any, list[int]] = getattr(consumer, "_acked", {})
+    committed: Mapping[Any, int | None] = getattr(consumer, "_committed_offset", {})
+    try:
+        pending = {tp: max(offsets) for tp, offsets in list(acked.items()) if offsets}
+        return {
+            f"{tp.topic}[{tp.partition}]": (committed.get(tp), last)
+            for tp, last in sorted(pending.items())
+        }
+    except RuntimeError:  # changed size during the copy: the loop is still moving
+        return {}
+
+
+def describe(pending: Mapping[str, tuple[int | None, int]]) -> str:
+    if not pending:
+        return "no processed record is waiting for its commit"
+    return ", ".join(
+        f"{tp} processed to @{last}, committed {'nothing' if done is None else f'@{done}'}"
+        for tp, (done, last) in pending.items()
+    )
+
+
+class StopWatch:
+    """Armed by the first stop signal; exits the process once the timeout has passed."""
+
+    def __init__(self, app: faust.App, timeout: float, bootstrap: str) -> None:
+        self._app = app
+        self._timeout = timeout
+        self._bootstrap = bootstrap
+        self._timer: threading.Timer | None = None
+
+    def arm(self) -> None:
+        if self._timer is not None:
+            return
+        log.info("stopping timeout=%.0fs: finishing events, committing offsets", self._timeout)
+        self._timer = threading.Timer(self._timeout, self._expire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _expire(self) -> None:
+        pending = uncommitted(self._app.consumer)
+        log.error(
+            "stop timed out after %.0fs (STREAMS_WORKER_STOP_TIMEOUT), is Kafka at %s "
+            "reachable? not committed: %s; exiting %d, the next owner of these partitions "
+            "reads them again",
+            self._timeout,
+            self._bootstrap,
+            describe(pending),
+            EXIT_NOT_COMMITTED,
+        )
+        for handler in logging.getLogger().handlers:
+            handler.flush()
+        sys.stderr.flush()
+        os._exit(EXIT_NOT_COMMITTED)  # the loop is stuck: no clean exit can run
+
+
+class BoundedWorker(faust.Worker):
+    """faust.Worker whose stop on SIGTERM or SIGINT ends within `stop_timeout` seconds."""
+
+    def __init__(
+        self, app: faust.App, *, stop_timeout: float, bootstrap: str, **kwargs: Any
+    ) -> None:
+        # Our own log set-up (streams.logs: key=value or JSON) stays in place; Faust's
+        # would turn every line, ours too, into its own unstructured format.
+        super().__init__(app, override_logging=False, **kwargs)
+        self._watch = StopWatch(app, stop_timeout, bootstrap)
+
+    def _on_sigterm(self) -> None:
+        self._watch.arm()
+        super()._on_sigterm()
+
+    def _on_sigint(self) -> None:
+        self._watch.arm()
+        super()._on_sigint()
+
+
+__all__ = ["EXIT_NOT_COMMITTED", "BoundedWorker", "StopWatch", "describe", "uncommitted"]

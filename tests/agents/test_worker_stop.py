@@ -1,0 +1,113 @@
+"""A worker's stop is bounded: with Kafka gone, SIGTERM ends it within
+STREAMS_WORKER_STOP_TIMEOUT, exit 1, and a log line saying what is not committed.
+
+Kafka must go away under a running worker, and the shared broker is never stopped: the
+test starts a Kafka of its own on free loopback ports (streams.stack.kafka, its own stack
+folder; the shared stack's resolved class path is copied, so Maven does not run).
+"""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from faust.types import TP
+
+from streams.agents.stop import EXIT_NOT_COMMITTED, describe, uncommitted
+from streams.config import Settings
+from streams.errors import KafkaUnavailableError
+from streams.kafka.admin import ensure_topics
+from streams.kafka.lag import read_group
+from streams.kafka.topics import TopicSpec, cdc_topic
+from streams.ops.worker_process import WorkerProcess, free_port
+from streams.stack import kafka
+from tests._own_worker import as_env, own_topics
+
+STOP_TIMEOUT = 3
+PARTITIONS = 2
+
+
+def test_uncommitted_names_each_partition_with_processed_records_past_its_commit() -> None:
+    a, b, c = TP("legacy.public.wells", 0), TP("legacy.public.wells", 1), TP("x", 0)
+    consumer = SimpleNamespace(
+        _acked={a: [41, 42, 43], b: [], c: [7]}, _committed_offset={a: 41, b: 9}
+    )
+
+    pending = uncommitted(consumer)
+
+    assert pending == {"legacy.public.wells[0]": (41, 43), "x[0]": (None, 7)}
+    assert describe(pending) == (
+        "legacy.public.wells[0] processed to @43, committed @41, "
+        "x[0] processed to @7, committed nothing"
+    )
+    assert describe({}) == "no processed record is waiting for its commit"
+
+
+@pytest.fixture
+def own_kafka(cdc_stack: Settings, tmp_path: Path) -> Iterator[Settings]:
+    """A one-node Kafka of this test's own, with the two CDC topics the worker reads."""
+    folder = tmp_path / "stack"
+    (folder / "kafka").mkdir(parents=True)
+    for name in ("classpath.txt", "classpath.stamp"):
+        shutil.copy(kafka.home(cdc_stack) / name, folder / "kafka" / name)
+    settings = cdc_stack.model_copy(
+        update={
+            "stack_dir": folder,
+            "kafka_bootstrap": f"127.0.0.1:{free_port()}",
+            "kafka_controller_port": free_port(),
+            "topic_partitions": PARTITIONS,
+        }
+    )
+    kafka.up(settings)
+    try:
+        tables = [cdc_topic(settings, t) for t in ("basins", "wells")]
+        ensure_topics(settings.kafka_bootstrap, [TopicSpec(t, PARTITIONS) for t in tables])
+        yield settings
+    finally:
+        kafka.down(settings)
+
+
+def _members(settings: Settings, group: str) -> int:
+    try:
+        return read_group(settings.kafka_bootstrap, group).members
+    except KafkaUnavailableError:  # a new broker's group coordinator is still loading
+        return 0
+
+
+def _wait_member(settings: Settings, group: str) -> None:
+    deadline = time.monotonic() + 60
+    while _members(settings, group) < 1:
+        assert time.monotonic() < deadline, f"the worker never joined {group}"
+        time.sleep(0.5)
+
+
+def test_sigterm_with_kafka_gone_exits_1_within_the_timeout_naming_the_cause(
+    own_kafka: Settings, tmp_path: Path
+) -> None:
+    topics = own_topics("stop", uuid.uuid4().hex[:8])
+    env = {
+        **as_env(topics),
+        "STREAMS_KAFKA_BOOTSTRAP": own_kafka.kafka_bootstrap,
+        "STREAMS_TOPIC_PARTITIONS": str(PARTITIONS),
+        "STREAMS_WORKER_DATA_DIR": str(tmp_path / "worker"),
+        "STREAMS_WORKER_STOP_TIMEOUT": str(STOP_TIMEOUT),
+    }
+    worker = WorkerProcess(tmp_path / "worker.log", env)
+    worker.start()
+    _wait_member(own_kafka, topics["consumer_group"])
+
+    kafka.down(own_kafka)
+    # Without the bound the worker retried its commit for ever (it never exited).
+    code = worker.stop(signal.SIGTERM, timeout=STOP_TIMEOUT + 60)
+
+    log = worker.log_file.read_text()
+    assert code == EXIT_NOT_COMMITTED, log[-2000:]
+    [line] = [line for line in log.splitlines() if "stop timed out" in line]
+    assert "level=ERROR" in line and "STREAMS_WORKER_STOP_TIMEOUT" in line
+    assert own_kafka.kafka_bootstrap in line and "not committed:" in line
