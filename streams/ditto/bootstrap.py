@@ -198,9 +198,11 @@ def bootstrap(
     settings: Settings,
     policies: Iterable[str],
     on_applied: Callable[[Applied], None] = lambda applied: None,
+    kinds: Iterable[str] = ("policy", "connection"),
 ) -> list[Applied]:
-    """Create or update every entity that differs from its template; report each one."""
-    wanted = desired_state(settings, policies)
+    """Create or update every entity that differs from its template; report each one.
+    `kinds` limits the run, e.g. to the policies of a Ditto without Kafka connections."""
+    wanted = [e for e in desired_state(settings, policies) if e.kind in set(kinds)]
     http = _DittoHttp(settings)
     results: list[Applied] = []
     try:
