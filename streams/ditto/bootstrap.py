@@ -202,7 +202,8 @@ def bootstrap(
 ) -> list[Applied]:
     """Create or update every entity that differs from its template; report each one.
     `kinds` limits the run, e.g. to the policies of a Ditto without Kafka connections."""
-    wanted = [e for e in desired_state(settings, policies) if e.kind in set(kinds)]
+    chosen = set(kinds)
+    wanted = [e for e in desired_state(settings, policies) if e.kind in chosen]
     http = _DittoHttp(settings)
     results: list[Applied] = []
     try:

@@ -9,7 +9,9 @@ get their twins, mapped by the sync's own mapping code; tenant B's rows get none
 from __future__ import annotations
 
 import json
+import logging
 import socket
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,12 +27,17 @@ from typer.testing import CliRunner, Result
 
 from streams.cli import app
 from streams.config import Settings, get_settings
-from streams.ditto.bootstrap import bootstrap, policy_ids
+from streams.ditto.bootstrap import bootstrap, desired_state, policy_ids
+from streams.ditto.protocol import ORIGIN_HEADER, decode, parse_event
+from streams.kafka.admin import ensure_topics
+from streams.kafka.reader import TopicRecord, read_to_end
+from streams.kafka.topics import TopicSpec
 from streams.mapping import identity, load_mappings, to_thing
 from streams.ops._legacy_rows import legacy_rows
 from streams.ops._twins import Twins
 from streams.ops.validate import Options, validate
 from streams.stack import ditto
+from streams.state.twin_flow import Skipped, TwinFlow
 
 pytestmark = pytest.mark.stack
 
@@ -56,7 +63,7 @@ def _wells(n: int) -> str:
     """Codes of real wells: the Volve wells with rates first (one key holds a slash and a
     space), then Norwegian shelf wells without."""
     return (
-        "(SELECT well_code FROM wells GROUP BY well_code "
+        "(SELECT well_code FROM wells WHERE tenant IN ('acme', 'nordic') GROUP BY well_code "
         f"ORDER BY bool_and(oil_rate_bopd IS NULL), well_code LIMIT {n})"
     )
 
@@ -143,12 +150,17 @@ def _fill_ditto(estate: Estate) -> None:
         twins.close()
 
 
-def _cli(settings: Settings, *args: str) -> Result:
+def _cli(settings: Settings, *args: str, env: dict[str, str] | None = None) -> Result:
     get_settings.cache_clear()
-    env = {"STREAMS_DITTO_URL": settings.ditto_url}
-    result = CliRunner().invoke(app, ["validate", *args], env=env)
-    get_settings.cache_clear()
-    return result
+    # The command sets up logging on the runner's stderr, which closes after the call.
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        env = env or {"STREAMS_DITTO_URL": settings.ditto_url}
+        return CliRunner().invoke(app, ["validate", *args], env=env)
+    finally:
+        root.handlers[:], root.level = handlers, level
+        get_settings.cache_clear()
 
 
 def _json(result: Result) -> Any:
@@ -307,6 +319,60 @@ def test_injected_differences_are_found_then_repaired(estate: Estate) -> None:
     assert estate.rows() == before  # the legacy side is only read
 
 
+@pytest.fixture
+def event_topic(estate: Estate) -> Iterator[str]:
+    """The twin events of our Ditto on a topic of our own, through the sync's template of
+    the event connection (as `streams ditto bootstrap` sets it up)."""
+    suffix = uuid.uuid4().hex[:8]
+    settings = estate.settings.model_copy(
+        update={
+            "event_topic": f"validate-events-{suffix}",
+            "ditto_event_connection": f"validate-events-{suffix}",
+        }
+    )
+    ensure_topics(settings.kafka_bootstrap, [TopicSpec(settings.event_topic, 1)])
+    [connection] = [
+        e for e in desired_state(settings, []) if e.entity_id == settings.ditto_event_connection
+    ]
+    auth = (settings.ditto_devops_user, settings.ditto_devops_password.get_secret_value())
+    with httpx.Client(base_url=settings.ditto_url, auth=auth, timeout=10) as devops:
+        assert devops.put(connection.path, json=connection.body).status_code == 201
+        try:
+            yield settings.event_topic
+        finally:
+            devops.delete(connection.path)
+
+
+def _events_of(settings: Settings, topic: str, thing_id: str, count: int) -> list[TopicRecord]:
+    """The first `count` events of `thing_id` in `topic` (a bounded poll)."""
+    deadline = time.monotonic() + 30
+    while True:
+        records = read_to_end(settings.kafka_bootstrap, topic)
+        found = [r for r in records if r.key == thing_id.encode()]
+        if len(found) >= count or time.monotonic() > deadline:
+            return found
+        time.sleep(0.2)
+
+
+def test_a_repair_comes_back_from_ditto_as_an_echo_the_way_back_drops(
+    estate: Estate, event_topic: str
+) -> None:
+    well = _rows(estate, "wells")[-1]
+    thing_id = _thing_id(estate, "wells", {"well_code": well["well_code"]})
+    with _api(estate.settings) as api:
+        _put_raw(api, f"/{thing_id}/attributes/name", '"edited by a person"')
+
+    report = validate(estate.settings, Options(tenant=estate.tenant, repair=True))
+
+    assert [(r.thing_id, r.fixed) for r in report.repairs or ()] == [(thing_id, True)]
+    edit, repair = _events_of(estate.settings, event_topic, thing_id, 2)[:2]
+    flow = TwinFlow(load_mappings(estate.settings.mappings_dir))
+    # The person's edit carries no origin of ours: it is what the way back must write.
+    assert parse_event(decode(edit.value or b"")).header(ORIGIN_HEADER) is None
+    outcome = flow.process(repair.value or b"", {}, {})
+    assert isinstance(outcome, Skipped) and outcome.kind == "echo", outcome
+
+
 # -- selection ----------------------------------------------------------------------------
 
 
@@ -352,9 +418,7 @@ def test_unreachable_ditto_or_postgres_exits_2_naming_the_fix(
     url = f"http://127.0.0.1:{closed_port}"
     unreachable = estate.settings.model_copy(update={"ditto_url": url})
     no_ditto = _cli(unreachable, "--tenant", estate.tenant)
-    get_settings.cache_clear()
-    no_pg = CliRunner().invoke(app, ["validate"], env={"STREAMS_PG_PORT": str(closed_port)})
-    get_settings.cache_clear()
+    no_pg = _cli(estate.settings, env={"STREAMS_PG_PORT": str(closed_port)})
 
     assert no_ditto.exit_code == 2, no_ditto.output
     assert "STREAMS_DITTO_URL" in no_ditto.stderr
