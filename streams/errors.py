@@ -29,6 +29,7 @@ class Stage(StrEnum):
     DITTO_REPLY = "ditto-reply"
     SINK_WRITE = "sink-write"
     COMMIT = "commit"
+    PHASE = "phase"
 
 
 # All dead-letter headers share one prefix so a consumer can find them at a glance.
@@ -48,6 +49,8 @@ class DlqHeader(StrEnum):
     DITTO_STATUS = DLQ_HEADER_PREFIX + "ditto.status"
     DITTO_ERROR = DLQ_HEADER_PREFIX + "ditto.error"
     DITTO_MESSAGE = DLQ_HEADER_PREFIX + "ditto.message"
+    # The migration phase that held the change back (stage `phase`).
+    PHASE = DLQ_HEADER_PREFIX + "phase"
     # Set when the value was too large for the dead-letter topic and was cut: the whole
     # record is still at the source topic, partition and offset above.
     VALUE_BYTES = DLQ_HEADER_PREFIX + "value.bytes"
@@ -118,6 +121,20 @@ class RejectedByPostgresError(DataError):
     stage = Stage.SINK_WRITE
 
 
+class HeldByPhaseError(DataError):
+    """The migration phase does not sync this direction: the change is kept as a dead letter."""
+
+    stage = Stage.PHASE
+
+    def __init__(self, message: str, phase: str) -> None:
+        super().__init__(message)
+        self.phase = phase
+
+
+class PhaseError(StreamsError):
+    """A phase change that is not one step, or a phase record that cannot be read."""
+
+
 class RetriableError(StreamsError):
     """A peer is unavailable or overloaded; the record waits and is retried."""
 
@@ -154,8 +171,10 @@ __all__ = [
     "DecodeError",
     "DittoUnavailableError",
     "DlqHeader",
+    "HeldByPhaseError",
     "KafkaUnavailableError",
     "MappingError",
+    "PhaseError",
     "PostgresUnavailableError",
     "RecordTooLargeError",
     "RegistryUnavailableError",
@@ -196,4 +215,6 @@ def dead_letter_headers(
         values[DlqHeader.DITTO_STATUS] = str(exc.status)
         values[DlqHeader.DITTO_ERROR] = exc.ditto_error or ""
         values[DlqHeader.DITTO_MESSAGE] = (exc.ditto_message or "")[:2000]
+    if isinstance(exc, HeldByPhaseError):
+        values[DlqHeader.PHASE] = exc.phase
     return [(str(name), value.encode()) for name, value in values.items()]
