@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
@@ -32,6 +33,7 @@ class Twins:
         auth = (settings.ditto_user, settings.ditto_password.get_secret_value())
         self._http = httpx.Client(base_url=settings.ditto_url, auth=auth, timeout=timeout)
         self._batch: bool | None = None  # None: not asked yet whether `?ids=` is served
+        self._lock = threading.Lock()
 
     def close(self) -> None:
         self._http.close()
@@ -67,9 +69,12 @@ class Twins:
     def _fetch_batch(self, thing_ids: list[str]) -> dict[str, dict[str, Any]] | None:
         response = self._send("GET", "/api/2/things", params={"ids": ",".join(thing_ids)})
         if self._batch is not True and _serves_no_batch(response):
-            if self._batch is None:  # said once per client (threads may race to say it)
-                log.info("ditto url=%s serves no GET /api/2/things?ids=: one GET each", self._url)
-            self._batch = False
+            with self._lock:  # threads may find it out at once: say it once
+                if self._batch is None:
+                    log.info(
+                        "ditto url=%s serves no GET /api/2/things?ids=: one GET each", self._url
+                    )
+                self._batch = False
             return None
         self._check(response, "GET /api/2/things?ids=...")
         self._batch = True

@@ -53,7 +53,11 @@ def _diffs(report: Report) -> Table:
     table = Table(box=None, pad_edge=False)
     for name in ("thing id", "path", "kind", "legacy", "twin"):
         table.add_column(name)
-    shown = [(row.thing_id, diff) for row in report.wrong for diff in row.diffs]
+    # Fields that differ first: a long run of missing twins would hide them.
+    shown = sorted(
+        ((row.thing_id, diff) for row in report.wrong for diff in row.diffs),
+        key=lambda item: item[1].path == "/",
+    )
     for thing_id, diff in shown[:MAX_ROWS]:
         legacy = "(whole twin)" if diff.path == "/" else _shown(diff.legacy, "(null)")
         table.add_row(thing_id, diff.path, diff.kind.value, legacy, _shown(diff.twin, "(absent)"))
