@@ -6,7 +6,9 @@ exactly this code, so a dry run shows what the worker would send.
 Steps, each naming its stage in the DataError it may raise:
 1. decode the record (DecodeError); heartbeats, markers and messages are not rows;
 2. an echo of our own sink write (Postgres replication origin) updates the key's image
-   but sends nothing: the twin already holds that change;
+   but sends nothing: the twin already holds that change. A replay passes
+   `apply_echoes=True`: it rebuilds twins from the topics' history, and the sink's rows
+   are edits made in Ditto; skipping them would roll those twins back;
 3. map the key to its thing id and claim the id for the key (ThingIdError on collision);
 4. decide against the key's stored state (streams.state.keys) and return the commands.
 """
@@ -29,6 +31,7 @@ class Commands:
     thing_id: str
     table: str
     commands: tuple[dict[str, Any], ...]
+    change: RowChange | Tombstone | None = None  # the decoded record they came from
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +41,7 @@ class Skipped:
     kind: str
     reason: str
     thing_id: str | None = None
+    change: RowChange | Tombstone | None = None  # the decoded row, when it was one
 
 
 Outcome = Commands | Skipped
@@ -47,11 +51,17 @@ class LegacyFlow:
     """Turns CDC records of the mapped tables into Ditto commands."""
 
     def __init__(
-        self, mappings: Mapping[str, TableMapping], *, models_url: str, sync_origin: str
+        self,
+        mappings: Mapping[str, TableMapping],
+        *,
+        models_url: str,
+        sync_origin: str,
+        apply_echoes: bool = False,
     ) -> None:
         self._mappings = dict(mappings)
         self._models_url = models_url
         self._sync_origin = sync_origin
+        self._apply_echoes = apply_echoes
         self._decoder = Decoder({t: m.column_types for t, m in self._mappings.items()})
 
     def mapping_name(self, table: str | None) -> str | None:
@@ -96,17 +106,20 @@ class LegacyFlow:
         states: MutableMapping[str, Any],
     ) -> Outcome:
         if isinstance(decision, Duplicate):
-            return Skipped("duplicate", decision.reason, thing_id)
+            return Skipped("duplicate", decision.reason, thing_id, change)
         # The state moves on for NoChange and for echoes too: the next update of this
         # key must be diffed against what the twin now holds.
         states[thing_id] = decision.state.to_dict()
         if isinstance(decision, NoChange):
-            return Skipped("no-change", decision.reason, thing_id)
+            return Skipped("no-change", decision.reason, thing_id, change)
         if self._is_echo(change):
-            return Skipped("echo", f"written by the sink (origin {self._sync_origin})", thing_id)
-        return Commands(thing_id, table, decision.commands)
+            reason = f"written by the sink (origin {self._sync_origin})"
+            return Skipped("echo", reason, thing_id, change)
+        return Commands(thing_id, table, decision.commands, change)
 
     def _is_echo(self, change: RowChange | Tombstone) -> bool:
+        if self._apply_echoes:
+            return False
         return isinstance(change, RowChange) and change.source.origin == self._sync_origin
 
 
