@@ -26,6 +26,7 @@ import pytest
 
 from streams.config import PROJECT_ROOT, Settings
 from streams.ditto.bootstrap import bootstrap, policy_ids
+from streams.ditto.protocol import ORIGIN_HEADER, ORIGIN_LEGACY
 from streams.kafka.admin import ensure_topics
 from streams.kafka.reader import read_to_end
 from streams.kafka.replay_source import ReplaySource, Start, StartFrom
@@ -233,6 +234,21 @@ def _wait_in_topic(settings: Settings, tenant: str, mark: str) -> None:
         time.sleep(0.5)
 
 
+def _events(settings: Settings, thing_id: str) -> list[dict[str, Any]]:
+    """The twin events Ditto's event connection published for `thing_id`."""
+    deadline = time.monotonic() + WAIT
+    while True:
+        found = [
+            json.loads(r.value or b"{}")
+            for r in read_to_end(settings.kafka_bootstrap, settings.event_topic)
+            if r.key == thing_id.encode()
+        ]
+        if found:
+            return found
+        assert time.monotonic() < deadline, f"no event of {thing_id} in {settings.event_topic}"
+        time.sleep(0.5)
+
+
 def test_a_row_the_sink_wrote_is_applied_by_replay(
     own: Settings, api: httpx.Client, tenant: str
 ) -> None:
@@ -253,6 +269,9 @@ def test_a_row_the_sink_wrote_is_applied_by_replay(
         assert report.ok, report.failures[:3]
         twin = api.get(f"/things/{tenant}:basin-rp-1/attributes/name")
         assert twin.status_code == 200 and twin.json() == "edited in Ditto"
+        # Its event carries our origin, so the way back drops it as an echo.
+        [event] = _events(own, f"{tenant}:basin-rp-1")
+        assert event["headers"][ORIGIN_HEADER] == ORIGIN_LEGACY
     finally:
         with psycopg.connect(own.pg_dsn, autocommit=True) as conn:
             conn.execute("DELETE FROM basins WHERE tenant = %s", (tenant,))
