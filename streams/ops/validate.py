@@ -169,6 +169,9 @@ def validate(
                 report.repairs = checker.repair(report.wrong, mappings)
     finally:
         twins.close()
+    if options.tenant is not None and report.checked + len(report.unmappable) == 0:
+        tables = ", ".join(m.table for m in mappings)
+        raise ConfigError(f"no rows of tenant {options.tenant!r} in {tables}: check --tenant")
     report.seconds = time.monotonic() - start
     return report
 

@@ -384,6 +384,9 @@ def test_tenant_limits_the_rows_and_their_missing_twins_are_found(estate: Estate
     assert list(report["tables"]) == ["wells"]
     assert report["tables"]["wells"] == _tally(checked=1, missing=1)
     assert [r["thingId"].split(":")[0] for r in report["wrong"]] == [estate.bare_tenant]
+    unknown = _cli(estate.settings, "--tenant", f"{estate.tenant}x")
+    assert unknown.exit_code == 2, unknown.output
+    assert "check --tenant" in unknown.stderr
 
 
 def test_a_sample_is_n_rows_per_table_and_its_seed_picks_the_same_rows(estate: Estate) -> None:
