@@ -15,6 +15,7 @@ import os
 import shutil
 import subprocess
 import time
+import zipfile
 from pathlib import Path
 
 from streams.config import PROJECT_ROOT, Settings
@@ -122,6 +123,17 @@ def plugin_folder(settings: Settings, pom_dir: Path, out_dir: Path) -> Path:
     return out_dir
 
 
+def declare_service(jar: Path, interface: str, implementation: str) -> None:
+    """A jar holding only META-INF/services/<interface> naming `implementation`."""
+    entry = f"META-INF/services/{interface}"
+    if jar.is_file():
+        with zipfile.ZipFile(jar) as existing:
+            if existing.read(entry).decode().strip() == implementation:
+                return
+    with zipfile.ZipFile(jar, "w") as out:
+        out.writestr(entry, implementation + "\n")
+
+
 def _fresh(stamp_file: Path, stamp: str) -> bool:
     try:
         return stamp_file.read_text() == stamp
@@ -138,4 +150,4 @@ def _jars_present(cp_file: Path) -> bool:
     return bool(entries) and all(Path(e).is_file() for e in entries)
 
 
-__all__ = ["MAVEN_DIR", "classpath", "java", "plugin_folder"]
+__all__ = ["MAVEN_DIR", "classpath", "declare_service", "java", "plugin_folder"]

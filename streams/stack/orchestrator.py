@@ -23,7 +23,7 @@ from streams.stack.seed import seed
 
 log = logging.getLogger(__name__)
 
-PART_NAMES = ("postgres", "kafka", "connect", "models", "ditto")
+PART_NAMES = ("postgres", "kafka", "connect", "models", "ditto", "avro")
 EXTERNAL_READY_TIMEOUT = 300.0
 
 

@@ -1,0 +1,153 @@
+"""The Avro path of the local stack: Apicurio Registry and Debezium's Avro connector.
+
+The registry is Apicurio Registry 2.4.2 with in-memory (H2) storage, built from Maven
+Central by deploy/maven/registry/pom.xml into a Quarkus runner jar; it serves its own
+API under /apis/registry/v2 and the Confluent-compatible one under /apis/ccompat/v6.
+Its schemas live in memory only: after a restart the Avro connector registers them
+again (auto-register) under new ids, and the worker fetches by id, so nothing older
+than the restart can be read. That is fine for a local stack whose topics start over
+with it; a real deployment points STREAMS_SCHEMA_REGISTRY_URL at a persistent registry.
+
+The connector (deploy/connect/legacy-postgres-avro.json) reads the same tables as the
+JSON one through its own replication slot and publication, under avro_topic_prefix,
+with Apicurio's AvroConverter for keys and values in Confluent's wire format.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+
+from streams.config import PROJECT_ROOT, Settings
+from streams.errors import StackError
+from streams.stack import _connect_rest as rest
+from streams.stack import connect
+from streams.stack._jvm import _mvn, java
+from streams.stack._process import ServiceProcess, port_in_use, require_free_port
+
+log = logging.getLogger(__name__)
+
+REGISTRY_DIR = PROJECT_ROOT / "deploy" / "maven" / "registry"
+CONNECTOR_FILE = PROJECT_ROOT / "deploy" / "connect" / "legacy-postgres-avro.json"
+READY_TIMEOUT = 120.0
+HEAP = ("-Xms64m", "-Xmx256m")
+_PROBE = "/apis/ccompat/v6/subjects"
+
+
+def home(settings: Settings) -> Path:
+    return settings.stack_dir.resolve() / "registry"
+
+
+def address(settings: Settings) -> tuple[str, int]:
+    parts = urlsplit(settings.schema_registry_url)
+    if parts.scheme != "http" or not parts.hostname or not parts.port:
+        raise StackError(
+            f"STREAMS_SCHEMA_REGISTRY_URL={settings.schema_registry_url!r} is not http://host:port"
+        )
+    return parts.hostname, parts.port
+
+
+def _server(settings: Settings) -> ServiceProcess:
+    host, port = address(settings)
+    return ServiceProcess(
+        name="registry",
+        argv=[
+            str(settings.java_home / "bin" / "java"),
+            *HEAP,
+            "-XX:+UseSerialGC",
+            f"-Dquarkus.http.host={host}",
+            f"-Dquarkus.http.port={port}",
+            "-jar",
+            str(_runner()),
+        ],
+        run_dir=settings.stack_dir / "run",
+        cwd=REGISTRY_DIR / "target",
+        env={},
+    )
+
+
+def processes(settings: Settings) -> list[ServiceProcess]:
+    return [_server(settings)]
+
+
+def _runner() -> Path:
+    return REGISTRY_DIR / "target" / "registry-runner.jar"
+
+
+def _stamp() -> Path:
+    return REGISTRY_DIR / "target" / "built.stamp"
+
+
+def _stale() -> bool:
+    """True when the runner is missing or older than the pom or a source file."""
+    if not (_runner().is_file() and _stamp().is_file()):
+        return True
+    built = _stamp().stat().st_mtime
+    sources = [REGISTRY_DIR / "pom.xml", *(REGISTRY_DIR / "src" / "main").rglob("*")]
+    if any(p.is_file() and p.stat().st_mtime > built for p in sources):
+        return True
+    lib = REGISTRY_DIR / "target" / "lib"
+    return not lib.is_dir() or not any(lib.iterdir())
+
+
+def build(settings: Settings) -> Path:
+    """Build the registry's runner jar when stale (the first build downloads ~130 MB)."""
+    if _stale():
+        log.info("building the schema registry dir=%s", REGISTRY_DIR)
+        _mvn(settings, REGISTRY_DIR, "package", "-DskipTests")
+        _stamp().touch()
+    return _runner()
+
+
+def registry_ready(settings: Settings) -> bool:
+    host, port = address(settings)
+    if not port_in_use(port, host):
+        return False
+    try:
+        response = httpx.get(settings.schema_registry_url + _PROBE, timeout=5.0)
+    except httpx.HTTPError:
+        return False
+    return response.status_code == 200
+
+
+def healthy(settings: Settings) -> bool:
+    """True when the registry answers and the Avro connector and its task run."""
+    if not registry_ready(settings) or not rest.worker_ready(settings.connect_url):
+        return False
+    name, _ = rest.load_connector(CONNECTOR_FILE, settings)
+    try:
+        return rest.running(rest.status(settings.connect_url, name))
+    except StackError:
+        return False
+
+
+def _start_registry(settings: Settings) -> None:
+    server = _server(settings)
+    if not server.running():
+        java(settings)  # fails with the package to install
+        host, port = address(settings)
+        require_free_port(port, "STREAMS_SCHEMA_REGISTRY_URL", host)
+        build(settings)
+        home(settings).mkdir(parents=True, exist_ok=True)
+        server.start()
+    seconds = server.wait_ready(lambda: registry_ready(settings), "schema registry", READY_TIMEOUT)
+    log.info("ready service=registry url=%s seconds=%.1f", settings.schema_registry_url, seconds)
+
+
+def up(settings: Settings) -> None:
+    _start_registry(settings)
+    worker = connect.processes(settings)[0]
+    if not rest.worker_ready(settings.connect_url):
+        raise StackError(f"kafka connect at {settings.connect_url} is not up: streams stack up")
+    connect.register(settings, CONNECTOR_FILE, alive=worker.running, log_file=worker.log_file)
+
+
+def down(settings: Settings) -> None:
+    # The connector stays registered in Connect; it fails until the registry is back.
+    _server(settings).stop(timeout=20)
+
+
+__all__ = ["CONNECTOR_FILE", "address", "build", "down", "healthy", "home", "processes", "up"]
