@@ -59,22 +59,29 @@ class Decoder:
     def decode(self, record: CdcRecord) -> Decoded:
         """One record -> one decoded event; raises DecodeError naming record and cause."""
         try:
-            return self._decode(record)
+            return self._decode(record, _parse(record.key, "key"), _parse(record.value, "value"))
+        except DecodeError as exc:
+            raise DecodeError(f"{record.origin}: {exc}") from exc
+
+    def decode_documents(self, record: CdcRecord, key: Any, value: Any) -> Decoded:
+        """The same as `decode` for a key and value another converter has read already
+        (the Avro one), given as JsonConverter's {schema, payload} documents."""
+        try:
+            return self._decode(record, key, value)
         except DecodeError as exc:
             raise DecodeError(f"{record.origin}: {exc}") from exc
 
     # -- shape dispatch -------------------------------------------------------------
 
-    def _decode(self, record: CdcRecord) -> Decoded:
+    def _decode(self, record: CdcRecord, key_doc: Any, parsed: Any) -> Decoded:
         origin = record.origin
-        key_schema, key = _unwrap(_parse(record.key, "key"))
+        key_schema, key = _unwrap(key_doc)
         if record.topic.startswith(self._heartbeat_prefix):
-            value = _unwrap(_parse(record.value, "value"))[1]
+            value = _unwrap(parsed)[1]
             return env.heartbeat(_as_dict(key, "key"), _as_opt_dict(value), origin)
         parts = _Parts(record, _table_of(record.topic), _as_opt_dict(key_schema), key)
         if record.value is None:
             return self._tombstone(parts, "kafka-null")
-        parsed = _parse(record.value, "value")
         if parsed is None:
             return self._tombstone(parts, "json-null")
         schema, payload = _unwrap(parsed)
