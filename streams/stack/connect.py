@@ -24,7 +24,14 @@ from streams.config import PROJECT_ROOT, Settings
 from streams.errors import StackError
 from streams.stack import _connect_rest as rest
 from streams.stack import kafka
-from streams.stack._jvm import MAVEN_DIR, classpath, java, java_process, plugin_folder
+from streams.stack._jvm import (
+    MAVEN_DIR,
+    classpath,
+    declare_service,
+    java,
+    java_process,
+    plugin_folder,
+)
 from streams.stack._process import ServiceProcess, port_in_use, require_free_port, wait_until
 from streams.stack._snapshot import SnapshotWatch
 
@@ -39,6 +46,15 @@ HEAP = ("-Xms128m", "-Xmx768m")
 PLUGINS = {
     "debezium-postgres": "debezium-connector-postgres",
     "debezium-jdbc": "debezium-connector-jdbc",
+    "apicurio-avro": "apicurio-avro-converter",
+}
+# Plugins whose jars do not declare a class the connectors name (service_load discovery
+# finds only declared ones): plugin folder -> (service interface, class).
+UNDECLARED = {
+    "apicurio-avro-converter": (
+        "org.apache.kafka.connect.storage.Converter",
+        "io.apicurio.registry.utils.converter.AvroConverter",
+    ),
 }
 
 _LOG4J2 = """\
@@ -136,6 +152,8 @@ def _plugins(settings: Settings) -> bool:
         out = home(settings) / "plugins" / name
         before = _stamp_of(out)
         plugin_folder(settings, MAVEN_DIR / "connect" / pom, out)
+        if name in UNDECLARED:
+            declare_service(out / "streams-services.jar", *UNDECLARED[name])
         changed |= _stamp_of(out) != before
     return changed
 
