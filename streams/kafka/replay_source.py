@@ -17,7 +17,9 @@ from typing import TypeVar
 from confluent_kafka import (
     OFFSET_INVALID,
     Consumer,
+    KafkaError,
     KafkaException,
+    Message,
     Producer,
     TopicPartition,
 )
@@ -59,6 +61,7 @@ class ReplaySource:
                 "enable.auto.commit": False,
                 "enable.auto.offset.store": False,
                 "auto.offset.reset": "earliest",
+                "enable.partition.eof": True,
                 **QUIET,
             }
         )
@@ -111,14 +114,18 @@ class ReplaySource:
         try:
             while todo:
                 for raw in self._call(lambda: self._consumer.consume(1000, timeout=1.0)):
-                    if raw.error() is not None:
-                        raise KafkaUnavailableError(f"reading the CDC topics: {raw.error()}")
+                    tp = (str(raw.topic()), int(raw.partition() or 0))
+                    if _at_end(raw):
+                        # Compaction or deleted records can leave no record at end - 1.
+                        todo.pop(tp, None)
+                        continue
                     record = _record(raw)
-                    end = todo.get((record.topic, record.partition))
+                    end = todo.get(tp)
                     if end is None or record.offset >= end:
+                        todo.pop(tp, None)
                         continue  # past the bound: the next run reads it
                     if record.offset + 1 >= end:
-                        del todo[(record.topic, record.partition)]
+                        del todo[tp]
                     yield record
         finally:
             self._consumer.unassign()
@@ -161,6 +168,16 @@ class ReplaySource:
                 f"Kafka at {self._bootstrap} failed ({exc}): `streams stack status`, or point "
                 "STREAMS_KAFKA_BOOTSTRAP at the cluster"
             ) from exc
+
+
+def _at_end(raw: Message) -> bool:
+    """True for the end-of-partition event; raises for any other error event."""
+    error = raw.error()
+    if error is None:
+        return False
+    if error.code() == KafkaError._PARTITION_EOF:
+        return True
+    raise KafkaUnavailableError(f"reading the CDC topics: {error}")
 
 
 class DeadLetterProducer:
