@@ -176,6 +176,25 @@ def test_dry_run_counts_one_modify_per_row_and_sends_and_commits_nothing(
     assert all(twin is None for twin in _twins(api, some).values())
 
 
+def test_from_time_reads_only_what_came_after(own: Settings, tenant: str) -> None:
+    since = int(time.time() * 1000)
+    with psycopg.connect(own.pg_dsn, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO basins (tenant, code, name) VALUES (%s, 'RP-T', 'after')", (tenant,)
+        )
+    try:
+        _wait_in_topic(own, tenant, "RP-T")
+        only = (tenant,)
+        start = Start(StartFrom.TIME, since)
+        report = replay(own, _options(start=start, dry_run=True, tenants=only), lambda line: None)
+        whole = replay(own, _options(dry_run=True, tenants=only), lambda line: None)
+    finally:
+        with psycopg.connect(own.pg_dsn, autocommit=True) as conn:
+            conn.execute("DELETE FROM basins WHERE tenant = %s", (tenant,))
+    assert report.tables["basins"].planned == {"modify": 1}
+    assert report.tables["basins"].records < whole.tables["basins"].records
+
+
 # -- into an empty Ditto, then again ---------------------------------------------------------
 
 
