@@ -14,7 +14,7 @@ from urllib.parse import quote
 import httpx
 
 from streams.config import Settings
-from streams.errors import ConfigError, StackError
+from streams.errors import ConfigError, RejectedByDittoError, StackError
 from streams.mapping import dumps
 
 log = logging.getLogger(__name__)
@@ -116,9 +116,11 @@ class Twins:
                 f"Ditto refused user {self._user!r} (401): check STREAMS_DITTO_USER and "
                 "STREAMS_DITTO_PASSWORD"
             )
-        raise StackError(
-            f"Ditto at {self._url} answered {response.status_code} to {what}: {response.text[:300]}"
-        )
+        status, (error, message) = response.status_code, _error_of(response)
+        text = f"Ditto at {self._url} answered {status} to {what}: {error}: {message}"
+        if 400 <= status < 500 and status not in (408, 429):
+            raise RejectedByDittoError(text, status, error, message)
+        raise StackError(text)
 
     def _request(self, method: str, thing_id: str, path: str, **kwargs: Any) -> httpx.Response:
         return self._send(method, f"/api/2/things/{quote(thing_id, safe=':')}{path}", **kwargs)
@@ -149,11 +151,18 @@ def _serves_no_batch(response: httpx.Response) -> bool:
 
 
 def _error_code(response: httpx.Response) -> str:
+    return _error_of(response)[0]
+
+
+def _error_of(response: httpx.Response) -> tuple[str, str]:
+    """Ditto's error code and message, or ("", the start of a body that is not Ditto's)."""
     try:
         body = response.json()
     except ValueError:
-        return ""
-    return str(body.get("error", "")) if isinstance(body, dict) else ""
+        return "", response.text[:300]
+    if not isinstance(body, dict):
+        return "", response.text[:300]
+    return str(body.get("error", "")), str(body.get("message", ""))
 
 
 __all__ = ["MERGE_PATCH", "Twins"]

@@ -25,7 +25,7 @@ from typing import Any
 
 from streams.config import Settings
 from streams.ditto.protocol import ORIGIN_HEADER, ORIGIN_LEGACY
-from streams.errors import ConfigError, MappingError, StackError
+from streams.errors import ConfigError, MappingError, RejectedByDittoError, StackError
 from streams.mapping import TableMapping, load_mappings, to_thing
 from streams.mapping.compare import DiffKind, FieldDiff, compare, repair_patch
 from streams.ops._legacy_rows import legacy_rows
@@ -312,8 +312,19 @@ class _Checker:
             patch = repair_patch(result.expected, list(result.diffs))
             status = self._twins.merge_exact(result.thing_id, patch, {**headers, "if-match": "*"})
             return "merge", status
+        except RejectedByDittoError as exc:
+            return ("modify" if result.missing else "merge"), _refusal(exc, result.thing_id)
         except (StackError, ConfigError) as exc:
             return ("modify" if result.missing else "merge"), str(exc)
+
+
+def _refusal(exc: RejectedByDittoError, thing_id: str) -> str:
+    """Ditto's refusal in a line, with the fix where we know it."""
+    text = f"Ditto refused ({exc.status} {exc.ditto_error})"
+    if exc.ditto_error == "policies:policy.notfound":
+        tenant = thing_id.partition(":")[0]
+        return f"{text}: create the tenant's policy: streams ditto bootstrap --tenant {tenant}"
+    return f"{text}: {exc.ditto_message}"
 
 
 def _after(

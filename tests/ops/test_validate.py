@@ -94,6 +94,7 @@ class Estate:
     settings: Settings
     tenant: str  # rows with twins
     bare_tenant: str  # rows without twins
+    no_policy_tenant: str  # a row whose tenant has no policy in Ditto
 
     def rows(self) -> list[dict[str, Any]]:
         with psycopg.connect(self.settings.pg_dsn, row_factory=dict_row) as conn:
@@ -119,18 +120,19 @@ def _copy_rows(conn: psycopg.Connection[Any], tenant: str, basins: str, wells: s
 @pytest.fixture(scope="module")
 def estate(own_ditto: Settings) -> Iterator[Estate]:
     suffix = uuid.uuid4().hex[:8]
-    found = Estate(own_ditto, f"tval{suffix}", f"tvalbare{suffix}")
+    found = Estate(own_ditto, f"tval{suffix}", f"tvalbare{suffix}", f"tvalnopol{suffix}")
     with psycopg.connect(own_ditto.pg_dsn, autocommit=True) as conn:
         _copy_rows(conn, found.tenant, _basins(5), _wells(12))
         _copy_rows(conn, found.bare_tenant, _basins(1), _wells(1))
+        _copy_rows(conn, found.no_policy_tenant, _basins(0), _wells(1))
         try:
             _fill_ditto(found)
             yield found
         finally:
             for table in ("wells", "basins"):
                 conn.execute(
-                    f"DELETE FROM {table} WHERE tenant IN (%s, %s)",
-                    (found.tenant, found.bare_tenant),
+                    f"DELETE FROM {table} WHERE tenant IN (%s, %s, %s)",
+                    (found.tenant, found.bare_tenant, found.no_policy_tenant),
                 )
 
 
@@ -371,6 +373,18 @@ def test_a_repair_comes_back_from_ditto_as_an_echo_the_way_back_drops(
     assert parse_event(decode(edit.value or b"")).header(ORIGIN_HEADER) is None
     outcome = flow.process(repair.value or b"", {}, {})
     assert isinstance(outcome, Skipped) and outcome.kind == "echo", outcome
+
+
+def test_a_repair_ditto_refuses_is_reported_with_the_fix(estate: Estate) -> None:
+    tenant = estate.no_policy_tenant
+
+    result = _cli(estate.settings, "--tenant", tenant, "--repair", "--json")
+
+    assert result.exit_code == 1, result.output
+    [repair] = _json(result)["repairs"]
+    assert repair["command"] == "modify" and repair["fixed"] is False
+    assert "policies:policy.notfound" in repair["error"]
+    assert f"streams ditto bootstrap --tenant {tenant}" in repair["error"]
 
 
 # -- selection ----------------------------------------------------------------------------
