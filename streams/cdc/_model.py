@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 Headers = Sequence[tuple[str, bytes | None]]
 
@@ -157,6 +157,13 @@ class LogicalMessage:
 
 Decoded = RowChange | Tombstone | Heartbeat | TransactionMarker | LogicalMessage
 
+
+class RecordDecoder(Protocol):
+    """What turns a record into an event: the JSON Decoder, or the Avro one."""
+
+    def decode(self, record: CdcRecord) -> Decoded: ...
+
+
 __all__ = [
     "CdcRecord",
     "Decoded",
@@ -164,6 +171,7 @@ __all__ = [
     "Heartbeat",
     "LogicalMessage",
     "Op",
+    "RecordDecoder",
     "RecordOrigin",
     "RowChange",
     "SnapshotMarker",

@@ -19,14 +19,20 @@ input line (or per command): the Ditto Protocol command; `{"line": n, "skipped":
 `{"line": n, "error": class, "stage": ..., "message": ...}` for a line the worker would
 dead-letter, or that is not UTF-8 text. Blank lines are ignored; `DryRun.failed` counts the
 error lines.
+
+With Avro input (`--format avro`, records of the Avro connector's topics) each line is a
+`{"key": ..., "value": ...}` object whose key and value are the record's bytes in base64
+(headers too, for Apicurio's id headers); the writer schemas come from the registry.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from streams.cdc import CdcRecord, loads
+from streams.cdc import CdcRecord, RecordDecoder, loads
 from streams.errors import DataError, DecodeError
 from streams.mapping import TableMapping, dumps
 from streams.state.legacy_flow import Commands, LegacyFlow
@@ -88,14 +94,63 @@ def to_record(line: str | bytes, number: int, table: str, columns: Iterable[str]
     return CdcRecord(key=None, value=raw, topic=topic, offset=number)
 
 
-class DryRun:
-    """The worker's flow for one mapping on text lines, with in-memory stores."""
+def to_avro_record(line: str | bytes, number: int, table: str) -> CdcRecord:
+    """One input line of Avro input: key, value (and header values) in base64."""
+    text, _ = _utf8(line, number)
+    try:
+        doc = loads(text)
+    except ValueError as exc:
+        raise DecodeError(f"line {number} is not JSON: {exc}") from exc
+    if not isinstance(doc, dict) or "value" not in doc or not set(doc) <= _RECORD_FIELDS:
+        raise DecodeError(
+            f"line {number}: Avro input is one {{key, value}} object a line, the record's "
+            "bytes in base64 (optionally headers, topic, partition, offset)"
+        )
+    offset = doc.get("offset")
+    pairs = doc.get("headers") or {}
+    headers = pairs.items() if isinstance(pairs, dict) else pairs
+    return CdcRecord(
+        key=_base64(doc.get("key"), number, "key"),
+        value=_base64(doc["value"], number, "value"),
+        topic=str(doc.get("topic") or f"dry-run.public.{table}"),
+        partition=int(doc.get("partition") or 0),
+        offset=number if offset is None else int(offset),
+        headers=[(str(k), _base64(v, number, f"header {k}")) for k, v in headers],
+    )
 
-    def __init__(self, mapping: TableMapping, *, models_url: str, sync_origin: str) -> None:
+
+def _base64(value: Any, number: int, what: str) -> bytes | None:
+    if value is None:
+        return None
+    try:
+        return base64.b64decode(str(value), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise DecodeError(f"line {number}: the {what} is not base64 ({exc})") from exc
+
+
+class DryRun:
+    """The worker's flow for one mapping on text lines, with in-memory stores.
+
+    `decoder` (streams.registry.decoders.record_decoder) reads Avro lines instead of JSON.
+    """
+
+    def __init__(
+        self,
+        mapping: TableMapping,
+        *,
+        models_url: str,
+        sync_origin: str,
+        decoder: RecordDecoder | None = None,
+        avro: bool = False,
+    ) -> None:
         self._table = mapping.table
         self._columns = [*mapping.key, *mapping.columns]
+        self._avro = avro
         self._flow = LegacyFlow(
-            {mapping.table: mapping}, models_url=models_url, sync_origin=sync_origin
+            {mapping.table: mapping},
+            models_url=models_url,
+            sync_origin=sync_origin,
+            decoder=decoder,
         )
         self._states: dict[str, Any] = {}
         self._owners: dict[str, str] = {}
@@ -119,7 +174,10 @@ class DryRun:
                 )
 
     def _line(self, line: str | bytes, number: int) -> Iterator[str]:
-        record = to_record(line, number, self._table, self._columns)
+        if self._avro:
+            record = to_avro_record(line, number, self._table)
+        else:
+            record = to_record(line, number, self._table, self._columns)
         outcome = self._flow.process(record, self._states, self._owners)
         if isinstance(outcome, Commands):
             yield from (dumps(command) for command in outcome.commands)
@@ -134,4 +192,4 @@ def dry_run(
     return DryRun(mapping, models_url=models_url, sync_origin=sync_origin).run(lines)
 
 
-__all__ = ["DryRun", "dry_run", "to_record"]
+__all__ = ["DryRun", "dry_run", "to_avro_record", "to_record"]

@@ -19,7 +19,7 @@ from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
-from streams.cdc import CdcRecord, Decoder, Op, RowChange, Tombstone
+from streams.cdc import CdcRecord, Decoder, Op, RecordDecoder, RowChange, Tombstone
 from streams.errors import MappingError
 from streams.mapping import TableMapping, claim, dumps, identity, key_of
 from streams.mapping.thing_id import Claim
@@ -57,12 +57,14 @@ class LegacyFlow:
         models_url: str,
         sync_origin: str,
         apply_echoes: bool = False,
+        decoder: RecordDecoder | None = None,
     ) -> None:
         self._mappings = dict(mappings)
         self._models_url = models_url
         self._sync_origin = sync_origin
         self._apply_echoes = apply_echoes
-        self._decoder = Decoder({t: m.column_types for t, m in self._mappings.items()})
+        # JSON by default; the Avro decoder (streams.registry.decoders) yields the same events.
+        self._decoder = decoder or Decoder({t: m.column_types for t, m in self._mappings.items()})
 
     def mapping_name(self, table: str | None) -> str | None:
         return f"{table}.toml" if table in self._mappings else None
