@@ -28,7 +28,8 @@ log = logging.getLogger(__name__)
 
 
 class RegistryClient:
-    """Fetches and caches writer schemas; one HTTP connection pool for its life.
+    """Fetches and caches writer schemas. Each id is fetched once, so a request opens
+    its own connection and nothing is left open between fetches.
 
     `schema(ref)` returns the schema with every schema it references (Apicurio registers
     Debezium's `Source` record as one of its own): the referenced ones first, in an
@@ -37,7 +38,7 @@ class RegistryClient:
 
     def __init__(self, base_url: str, *, timeout: float = 5.0) -> None:
         self._base = base_url.rstrip("/")
-        self._client = httpx.Client(timeout=httpx.Timeout(timeout, connect=min(timeout, 3.0)))
+        self._timeout = httpx.Timeout(timeout, connect=min(timeout, 3.0))
         self._cache: dict[SchemaRef, list[Any]] = {}
         self._lock = threading.Lock()
 
@@ -82,7 +83,7 @@ class RegistryClient:
 
     def _get(self, path: str, ref: SchemaRef) -> Any:
         try:
-            response = self._client.get(self._base + path)
+            response = httpx.get(self._base + path, timeout=self._timeout)
         except httpx.HTTPError as exc:
             raise RegistryUnavailableError(
                 f"schema registry at {self._base} did not answer ({type(exc).__name__}: "
@@ -108,9 +109,6 @@ class RegistryClient:
             return response.json()
         except ValueError as exc:
             raise DecodeError(f"the schema registry sent no JSON for {path}") from exc
-
-    def close(self) -> None:
-        self._client.close()
 
 
 def _text_schema(text: Any, ref: SchemaRef) -> Any:

@@ -1,0 +1,52 @@
+"""Raw records of a topic (Avro bytes stay bytes), read until a condition holds."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+
+from confluent_kafka import Consumer, KafkaError
+
+from streams.cdc import CdcRecord
+
+
+def read_records(
+    bootstrap: str,
+    topic: str,
+    until: Callable[[list[CdcRecord]], bool],
+    timeout: float = 120.0,
+) -> list[CdcRecord]:
+    """Every record of `topic` from the start, until `until(records)` holds."""
+    reader = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"t-{uuid.uuid4().hex}",
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+        }
+    )
+    reader.subscribe([topic])
+    records: list[CdcRecord] = []
+    deadline = time.monotonic() + timeout
+    try:
+        while not until(records):
+            assert time.monotonic() < deadline, f"{topic}: condition not met in {timeout}s"
+            for raw in reader.consume(500, timeout=1.0):
+                error = raw.error()
+                if error is not None:
+                    assert error.code() in (KafkaError._PARTITION_EOF,), error
+                    continue
+                records.append(
+                    CdcRecord(
+                        key=raw.key(),
+                        value=raw.value(),
+                        topic=raw.topic(),
+                        partition=raw.partition(),
+                        offset=raw.offset(),
+                        headers=tuple(raw.headers() or ()),
+                    )
+                )
+    finally:
+        reader.close()
+    return records
