@@ -20,11 +20,12 @@ def _query(mapping: TableMapping, tenant: str | None, sample: int | None) -> sql
     where: sql.Composable = sql.SQL("")
     if tenant is not None and mapping.tenant_column is not None:
         where = sql.SQL(" WHERE {c} = %(tenant)s").format(c=sql.Identifier(mapping.tenant_column))
-    order: sql.Composable = sql.SQL("")
+    key = sql.SQL(", ").join(sql.Identifier(c) for c in mapping.key)
+    # By key, so that reports list rows in one order run after run.
+    order: sql.Composable = sql.SQL(" ORDER BY {k}").format(k=key)
     if sample is not None:
         # A hash of key and seed orders the rows: the same seed picks the same sample,
         # and Postgres does the picking, so a large table never travels whole.
-        key = sql.SQL(", ").join(sql.Identifier(c) for c in mapping.key)
         order = sql.SQL(" ORDER BY md5(concat_ws('/', {k}) || %(seed)s) LIMIT %(n)s").format(k=key)
     return sql.SQL("SELECT * FROM {t}{w}{o}").format(
         t=sql.Identifier(mapping.table), w=where, o=order
