@@ -5,10 +5,22 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
+from typing import Any
 
 from confluent_kafka import Consumer, KafkaError
 
 from streams.cdc import CdcRecord
+
+
+def as_record(raw: Any) -> CdcRecord:
+    return CdcRecord(
+        key=raw.key(),
+        value=raw.value(),
+        topic=str(raw.topic()),
+        partition=int(raw.partition()),
+        offset=int(raw.offset()),
+        headers=tuple(raw.headers() or ()),
+    )
 
 
 def read_records(
@@ -37,16 +49,7 @@ def read_records(
                 if error is not None:
                     assert error.code() in (KafkaError._PARTITION_EOF,), error
                     continue
-                records.append(
-                    CdcRecord(
-                        key=raw.key(),
-                        value=raw.value(),
-                        topic=raw.topic(),
-                        partition=raw.partition(),
-                        offset=raw.offset(),
-                        headers=tuple(raw.headers() or ()),
-                    )
-                )
+                records.append(as_record(raw))
     finally:
         reader.close()
     return records

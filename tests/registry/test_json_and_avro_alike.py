@@ -73,11 +73,11 @@ def _commands(
     owners: dict[str, str] = {}
     out: list[dict[str, Any]] = []
     for table, count in expect.items():
-        records = read_records(
-            settings.kafka_bootstrap,
-            f"{prefix}.public.{table}",
-            lambda got, n=count: len(_of_tenant(decoder, got, tenant)) >= n,
-        )
+
+        def enough(got: list[CdcRecord], n: int = count) -> bool:
+            return len(_of_tenant(decoder, got, tenant)) >= n
+
+        records = read_records(settings.kafka_bootstrap, f"{prefix}.public.{table}", enough)
         mine = sorted(_of_tenant(decoder, records, tenant), key=lambda p: p[0].offset)
         for record, _ in mine:
             outcome = flow.process(record, states, owners)
