@@ -54,7 +54,7 @@ class ReplayOptions:
     start: Start = RESUME  # the group's committed offsets, the earliest where none
     group: str | None = None  # default: <consumer_group>-replay
     dry_run: bool = False
-    concurrency: int = 16
+    concurrency: int = 8
     tenants: tuple[str, ...] = ()  # default: every tenant
     from_snapshot: bool = False
     snapshot_timeout: float = 600.0
@@ -383,6 +383,18 @@ def report_lines(report: ReplayReport) -> Iterable[str]:
         if t.skipped:
             kinds = ", ".join(f"{k}={n}" for k, n in sorted(t.skipped.items()))
             yield f"{name}: records without a write of their own: {kinds}"
+    yield _closing(report)
+
+
+def _closing(report: ReplayReport) -> str:
+    if report.dry_run:
+        return "dry run: nothing sent, nothing committed"
+    where = (
+        f"group {report.group} committed at the end offsets of {len(report.committed)} partitions"
+    )
+    if report.failures:
+        return f"{len(report.failures)} failed (dead letters, listed on stderr); {where}"
+    return where
 
 
 def _aligned(rows: list[list[Any]]) -> Iterable[str]:
