@@ -10,8 +10,11 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 
+from confluent_kafka import Consumer, TopicPartition
+
 from streams.config import Settings
 from streams.kafka.lag import group_lag
+from streams.kafka.reader import end_offsets
 from streams.kafka.topics import cdc_topic
 
 
@@ -24,6 +27,8 @@ def own_topics(kind: str, run: str) -> dict[str, str]:
         "event_topic": f"test.events.{run}",
         "sink_topic": f"test.sink.{run}",
         "dead_letter_topic": f"test.dead-letters.{run}",
+        # Its own phase too: a `streams phase set` on the stack must not steer a test.
+        "phase_topic": f"test.phase.{run}",
     }
 
 
@@ -41,3 +46,20 @@ def wait_caught_up(settings: Settings, timeout: float = 600.0) -> None:
     ):
         assert time.monotonic() < deadline, "worker did not catch up with the CDC topics"
         time.sleep(1)
+
+
+def start_at_the_end(settings: Settings) -> None:
+    """Commit the group at the CDC topics' present end, before any worker of it starts:
+    it then reads only the rows a test writes, not the whole history."""
+    offsets = [
+        TopicPartition(topic, partition, end)
+        for topic in (cdc_topic(settings, t) for t in ("basins", "wells"))
+        for partition, (_, end) in end_offsets(settings.kafka_bootstrap, topic).items()
+    ]
+    consumer = Consumer(
+        {"bootstrap.servers": settings.kafka_bootstrap, "group.id": settings.consumer_group}
+    )
+    try:
+        consumer.commit(offsets=offsets, asynchronous=False)
+    finally:
+        consumer.close()

@@ -35,7 +35,6 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
-from confluent_kafka import Consumer, TopicPartition
 
 from streams.config import Settings
 from streams.ditto.bootstrap import bootstrap
@@ -45,7 +44,7 @@ from streams.kafka.reader import end_offsets, read_to_end
 from streams.kafka.topics import cdc_topic, owned_topics
 from streams.mapping import identity, load_mappings
 from streams.ops.worker_process import WorkerProcess
-from tests._own_worker import as_env
+from tests._own_worker import as_env, start_at_the_end
 from tests.agents._loop import _delete_connections, delete_rows, own_settings
 
 pytestmark = pytest.mark.stack
@@ -72,22 +71,6 @@ class Group:
         return WorkerProcess(self.logs / f"{name}.log", self.env)
 
 
-def _start_at_the_end(settings: Settings) -> None:
-    """Commit the group at the CDC topics' end: it reads only this module's rows."""
-    offsets = [
-        TopicPartition(topic, partition, end)
-        for topic in (cdc_topic(settings, t) for t in ("basins", "wells"))
-        for partition, (_, end) in end_offsets(settings.kafka_bootstrap, topic).items()
-    ]
-    consumer = Consumer(
-        {"bootstrap.servers": settings.kafka_bootstrap, "group.id": settings.consumer_group}
-    )
-    try:
-        consumer.commit(offsets=offsets, asynchronous=False)
-    finally:
-        consumer.close()
-
-
 @pytest.fixture(scope="module")
 def group(cdc_stack: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Group]:
     from streams.stack import orchestrator
@@ -101,7 +84,7 @@ def group(cdc_stack: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iter
         "STREAMS_WORKER_LAG_INTERVAL": "1",  # the lag gauges show who owns what
     }
     ensure_topics(settings.kafka_bootstrap, owned_topics(settings))
-    _start_at_the_end(settings)
+    start_at_the_end(settings)
     auth = (settings.ditto_user, settings.ditto_password.get_secret_value())
     api = httpx.Client(base_url=f"{settings.ditto_url}/api/2", auth=auth, timeout=10)
     try:

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
+import psycopg
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 from typer.testing import CliRunner
@@ -16,9 +22,11 @@ from streams.cli import app
 from streams.config import Settings, get_settings
 from streams.errors import ConfigError
 from streams.kafka.admin import ensure_topics
-from streams.kafka.topics import TopicSpec
+from streams.kafka.topics import TopicSpec, cdc_topic, owned_topics
 from streams.ops.lag import Sampling, check
 from streams.ops.lag_status import Status
+from streams.ops.worker_process import WorkerProcess
+from tests._own_worker import as_env, own_topics, start_at_the_end
 
 pytestmark = pytest.mark.stack
 
@@ -126,3 +134,114 @@ def test_the_command_prints_json_and_exits_1_when_a_group_is_not_ok(
 def test_an_unknown_group_is_named_with_the_fix(topic: Topic) -> None:
     with pytest.raises(ConfigError, match="streams lag --all"):
         check(topic.settings, [f"test-lag-none-{uuid.uuid4().hex}"], Sampling(samples=1))
+
+
+# -- a real worker's group: lag rises while it is stopped, falls to 0 once it runs ---------
+
+
+@dataclass(frozen=True)
+class StoppedWorker:
+    settings: Settings
+    env: dict[str, str]
+    logs: Path
+    tenant: str
+
+
+@pytest.fixture
+def stopped_worker(cdc_stack: Settings, tmp_path: Path) -> Iterator[StoppedWorker]:
+    """A worker group of its own, committed at the CDC topics' end, with no member yet."""
+    run = uuid.uuid4().hex[:8]
+    fields = own_topics("lag", run)
+    settings = cdc_stack.model_copy(update=fields)
+    ensure_topics(settings.kafka_bootstrap, owned_topics(settings))
+    start_at_the_end(settings)
+    env = {**as_env(fields), "STREAMS_WORKER_DATA_DIR": str(tmp_path / "data")}
+    tenant = f"tlag{run}"
+    try:
+        yield StoppedWorker(settings, env, tmp_path, tenant)
+    finally:
+        with psycopg.connect(settings.pg_dsn, autocommit=True) as conn:
+            conn.execute("DELETE FROM wells WHERE tenant = %s", (tenant,))
+
+
+def _streams_lag(group: str, *args: str) -> subprocess.CompletedProcess[str]:
+    argv = [sys.executable, "-m", "streams.cli", "lag", "--group", group, "--json", *args]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
+
+
+def _insert_wells(settings: Settings, tenant: str, codes: range) -> None:
+    with psycopg.connect(settings.pg_dsn, autocommit=True) as conn:
+        for n in codes:
+            conn.execute(
+                "INSERT INTO wells (tenant, well_code, name, status) VALUES (%s, %s, 'L', 'A')",
+                (tenant, f"L-{n}"),
+            )
+
+
+def _lag_once(group: str) -> dict[str, Any]:
+    """One sample of `streams lag --json`: its exit code and the group's report."""
+    done = _streams_lag(group, "--samples", "1")
+    [report] = json.loads(done.stdout)
+    return {"exit": done.returncode, **report}
+
+
+def _wells_lag(report: dict[str, Any], topic: str) -> int:
+    return sum(p["lag"] for p in report["partitions"] if p["topic"] == topic)
+
+
+def _wait_wells_lag(group: str, topic: str, at_least: int) -> dict[str, Any]:
+    deadline = time.monotonic() + 60
+    while _wells_lag(report := _lag_once(group), topic) < at_least:
+        assert time.monotonic() < deadline, f"Debezium never delivered the rows: {report}"
+        time.sleep(1)
+    return report
+
+
+def test_lag_rises_while_the_workers_are_stopped_and_falls_to_0_after_one_starts(
+    stopped_worker: StoppedWorker,
+) -> None:
+    settings, group = stopped_worker.settings, stopped_worker.settings.consumer_group
+    wells = cdc_topic(settings, "wells")
+    before = _lag_once(group)
+    assert (before["exit"], before["status"], before["lag"]) == (0, "OK", 0)
+
+    _insert_wells(settings, stopped_worker.tenant, range(3))
+    first = _wait_wells_lag(group, wells, 3)
+    _insert_wells(settings, stopped_worker.tenant, range(3, 8))
+    second = _wait_wells_lag(group, wells, 8)
+    assert (first["exit"], first["status"], first["members"]) == (1, "STOPPED", 0)
+    assert (second["exit"], second["status"]) == (1, "STOPPED")
+    assert second["lag"] > first["lag"] >= 3
+
+    worker = WorkerProcess(stopped_worker.logs / "worker.log", stopped_worker.env)
+    worker.start()
+    try:
+        reports = _watch_until_ok(group)
+    finally:
+        worker.stop()
+    assert reports[-1]["lag"] == 0 and reports[-1]["members"] == 1
+
+
+def _watch_until_ok(group: str) -> list[dict[str, Any]]:
+    """`streams lag --watch`, one report a second, read until the lag is 0; then the
+    command is interrupted as a person would (Ctrl-C) and exits 0: its last report is OK."""
+    argv = [sys.executable, "-m", "streams.cli", "lag", "--group", group, "--json", "--watch"]
+    argv += ["--samples", "1", "--interval", "1"]
+    reports: list[dict[str, Any]] = []
+    deadline = time.monotonic() + 120
+    with subprocess.Popen(
+        argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    ) as watch:
+        try:
+            assert watch.stdout is not None
+            for line in watch.stdout:
+                [report] = json.loads(line)
+                reports.append(report)
+                if report["lag"] == 0 or time.monotonic() > deadline:
+                    break
+        finally:
+            watch.send_signal(signal.SIGINT)
+            code = watch.wait(30)
+    assert reports and reports[-1]["status"] == "OK" and reports[-1]["lag"] == 0, reports[-3:]
+    assert code == 0
+    return reports
