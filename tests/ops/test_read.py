@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import httpx
 import psycopg
@@ -16,6 +21,7 @@ from typer.testing import CliRunner
 from streams.cli import app
 from streams.config import Settings, get_settings
 from streams.ops.read import read_twin
+from streams.ops.worker_process import free_port
 
 pytestmark = pytest.mark.stack
 
@@ -125,3 +131,70 @@ def test_neither_source_has_it_exits_1(stack: Settings, legacy_well: LegacyWell)
 
     assert result.exit_code == 1, result.output
     assert "no row of wells" in result.stderr
+
+
+# -- a Ditto that stops: the same twin read from Ditto, then from the legacy row ------------
+
+
+@pytest.fixture
+def own_ditto(stack: Settings, tmp_path: Path) -> Iterator[Settings]:
+    """A Ditto stand-in of this test's own on a free loopback port (stopped by the test)."""
+    from streams.stack import ditto
+
+    settings = stack.model_copy(
+        update={"stack_dir": tmp_path / "stack", "ditto_url": f"http://127.0.0.1:{free_port()}"}
+    )
+    ditto.up(settings)
+    try:
+        yield settings
+    finally:
+        ditto.down(settings)
+
+
+def _put_twin(settings: Settings, thing_id: str, name: str) -> None:
+    auth = (settings.ditto_user, settings.ditto_password.get_secret_value())
+    policy = f"{thing_id.split(':')[0]}:default-policy"
+    owner = {
+        "subjects": {settings.ditto_admin_subject: {"type": "test"}},
+        "resources": {
+            "thing:/": {"grant": ["READ", "WRITE"], "revoke": []},
+            "policy:/": {"grant": ["READ", "WRITE"], "revoke": []},
+        },
+    }
+    with httpx.Client(base_url=f"{settings.ditto_url}/api/2", auth=auth, timeout=10) as api:
+        assert api.put(f"/policies/{policy}", json={"entries": {"OWNER": owner}}).is_success
+        body = {"policyId": policy, "attributes": {"name": name}}
+        assert api.put(f"/things/{thing_id}", json=body).status_code == 201
+
+
+def _read_command(settings: Settings, thing_id: str) -> dict[str, Any]:
+    env = {**os.environ, "STREAMS_DITTO_URL": settings.ditto_url}
+    done = subprocess.run(
+        [sys.executable, "-m", "streams.cli", "read", "--json", thing_id],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    answer: dict[str, Any] = json.loads(done.stdout)
+    return answer
+
+
+def test_ditto_stopped_falls_back_to_the_legacy_row_and_says_so(
+    own_ditto: Settings, legacy_well: LegacyWell
+) -> None:
+    from streams.stack import ditto
+
+    _put_twin(own_ditto, legacy_well.thing_id, "in Ditto")
+    running = _read_command(own_ditto, legacy_well.thing_id)
+    ditto.down(own_ditto)
+
+    stopped = _read_command(own_ditto, legacy_well.thing_id)
+
+    assert (running["source"], running["value"]["attributes"]) == ("ditto", {"name": "in Ditto"})
+    assert stopped["source"] == "legacy"
+    assert f"Ditto at {own_ditto.ditto_url} did not answer" in stopped["reason"]
+    assert stopped["value"]["attributes"]["name"] == "Read"
+    assert stopped["value"]["attributes"]["wellCode"] == legacy_well.well_code
