@@ -296,6 +296,38 @@ def test_a_row_the_sink_wrote_is_applied_by_replay(
             conn.execute("DELETE FROM basins WHERE tenant = %s", (tenant,))
 
 
+def test_a_twin_ditto_refuses_is_a_dead_letter_with_dittos_error(own: Settings) -> None:
+    orphan = f"rpx{uuid.uuid4().hex[:8]}"  # a tenant without a policy in this Ditto
+    with psycopg.connect(own.pg_dsn, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO basins (tenant, code, name) VALUES (%s, 'RP-X', 'no policy')", (orphan,)
+        )
+    try:
+        _wait_in_topic(own, orphan, "RP-X")
+        options = _options(tenants=(orphan,))
+        report = replay(own, options, lambda line: None)
+    finally:
+        with psycopg.connect(own.pg_dsn, autocommit=True) as conn:
+            conn.execute("DELETE FROM basins WHERE tenant = %s", (orphan,))
+    thing_id = f"{orphan}:basin-rp-x"
+    assert not report.ok and report.tables["basins"].written["failed"] == 1
+    [failure] = report.failures
+    assert failure.startswith(thing_id) and "policies:policy.notfound" in failure
+    [letter] = [
+        r
+        for r in read_to_end(own.kafka_bootstrap, own.dead_letter_topic)
+        if r.key == thing_id.encode()
+    ]
+    headers = {name: (value or b"").decode() for name, value in letter.headers}
+    assert headers["streams.dlq.stage"] == "ditto-reply"
+    assert headers["streams.dlq.ditto.status"] == "404"
+    assert headers["streams.dlq.ditto.error"] == "policies:policy.notfound"
+    assert headers["streams.dlq.topic"] == cdc_topic(own, "basins")
+    assert json.loads(letter.value or b"{}")["topic"].endswith("/things/twin/commands/modify")
+    # Answered and dead-lettered: the group moves on.
+    assert _committed(own, str(options.group)) == report.committed
+
+
 # -- interrupt and resume -------------------------------------------------------------------
 
 
