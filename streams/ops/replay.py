@@ -107,6 +107,7 @@ class _Run:
         self.table_of = {cdc_topic(settings, t): t for t in self.mappings}
         self.group = options.group or f"{settings.consumer_group}-replay"
         self.report = ReplayReport(self.group, options.dry_run, self.tables)
+        self.record_errors = 0  # of every tenant: a snapshot waits for none of them
         self.dead_letters: DeadLetterProducer | None = None
         if not options.dry_run:
             self.dead_letters = DeadLetterProducer(
@@ -129,6 +130,7 @@ class _Run:
         try:
             outcome = self.flow.process(cdc, self.states, self.owners)
         except DataError as exc:
+            self.record_errors += 1
             if not self._wanted_key(record, table):
                 # Another tenant's bad record: its own replay (or the worker) reports it.
                 counts.skipped["other-tenant"] += 1
@@ -136,7 +138,7 @@ class _Run:
             counts.read_failed += 1
             self._dead_letter_record(record, table, exc)
             return None
-        if not self._wanted(outcome.thing_id):
+        if not self.wanted(outcome.thing_id):
             counts.skipped["other-tenant"] += 1
         elif isinstance(outcome, Commands):
             self.fold.add(outcome)
@@ -144,7 +146,7 @@ class _Run:
             counts.skipped[outcome.kind] += 1
         return outcome
 
-    def _wanted(self, thing_id: str | None) -> bool:
+    def wanted(self, thing_id: str | None) -> bool:
         tenants = self.options.tenants
         return not tenants or thing_id is None or thing_id.partition(":")[0] in tenants
 
@@ -248,30 +250,26 @@ def _read_snapshot(run: _Run, source: ReplaySource) -> dict[Tp, int]:
     every row that existed at the signal has its snapshot record (or its delete)."""
     position = {tp: high for tp, (_, high) in source.watermarks().items()}
     signal = SnapshotSignal(run.settings, run.mappings)
-    waiting = signal.send()
+    waiting = {t: {i for i in ids if run.wanted(i)} for t, ids in signal.send().items()}
     total = sum(len(ids) for ids in waiting.values())
     run.say(
         f"replay group {run.group}: incremental snapshot {signal.signal_id} of "
         f"{', '.join(sorted(waiting))} ({total:,} rows), reading from the current ends"
     )
     deadline = time.monotonic() + run.options.snapshot_timeout
-    failed_before = _read_failures(run)
+    errors_before = run.record_errors
     with Meter("snapshot rows", total, "rows") as meter:
         # A row whose snapshot record fails (a dead letter) never arrives: those count.
-        while sum(len(ids) for ids in waiting.values()) > _read_failures(run) - failed_before:
+        while sum(len(ids) for ids in waiting.values()) > run.record_errors - errors_before:
+            signal.check_time(deadline, waiting)
             ends = {tp: high for tp, (_, high) in source.watermarks().items()}
             for record in source.read(position, ends):
                 meter.advance(_arrived(run.take(record), waiting))
             if ends == position:
-                signal.check_time(deadline, waiting)
                 time.sleep(0.5)
             position = ends
     run.report.read_seconds = meter.seconds
     return position
-
-
-def _read_failures(run: _Run) -> int:
-    return sum(t.read_failed for t in run.tables.values())
 
 
 def _arrived(outcome: Outcome | None, waiting: Mapping[str, set[str]]) -> int:
