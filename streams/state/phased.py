@@ -10,7 +10,7 @@ from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from streams.cdc import CdcRecord, Decoder, RowChange
+from streams.cdc import CdcRecord, Decoder, RowChange, Tombstone
 from streams.ditto.protocol import ORIGIN_HEADER, decode, encode, parse_event
 from streams.mapping import TableMapping
 from streams.state import conflict, legacy_flow, twin_flow
@@ -55,7 +55,7 @@ class LegacyConflicts:
         sent: list[dict[str, Any]] = []
         found: list[Conflict] = []
         for command in outcome.commands:
-            kept, crossed = self._one(record, outcome.thing_id, mapping, command, phase)
+            kept, crossed = self._one(outcome.change, outcome.thing_id, mapping, command, phase)
             if kept is not None:
                 sent.append(kept)
             if crossed is not None:
@@ -67,7 +67,7 @@ class LegacyConflicts:
 
     def _one(
         self,
-        record: CdcRecord,
+        change: RowChange | Tombstone | None,
         thing_id: str,
         mapping: TableMapping,
         command: dict[str, Any],
@@ -77,7 +77,7 @@ class LegacyConflicts:
         if not changed:
             return command, None
         written = self.written.get(thing_id)
-        crossed = conflict.crossing(changed, self._row_revision(record), written)
+        crossed = conflict.crossing(changed, _row_revision(change), written)
         winner = rules(phase).winner
         correlation_id = str(command["headers"]["correlation-id"])
         restore = crossed if winner is Side.LEGACY else []
@@ -92,11 +92,12 @@ class LegacyConflicts:
             return conflict.without(mapping, command, crossed), found
         return command, found
 
-    def _row_revision(self, record: CdcRecord) -> int | None:
-        change = self.decoder.decode(record)
-        row = change.row if isinstance(change, RowChange) else None
-        revision = None if row is None else row.get("twin_revision")
-        return None if revision is None else int(revision)
+
+def _row_revision(change: RowChange | Tombstone | None) -> int | None:
+    # The change the flow decoded (JSON or Avro alike), never the record decoded again.
+    row = change.row if isinstance(change, RowChange) else None
+    revision = None if row is None else row.get("twin_revision")
+    return None if revision is None else int(revision)
 
 
 @dataclass(frozen=True, slots=True)
