@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import threading
 import time
 
 ROOT = "streams"
@@ -31,6 +32,15 @@ class JsonFormatter(logging.Formatter):
 KV_FORMAT = "ts=%(asctime)s level=%(levelname)s logger=%(name)s %(message)s"
 
 
+def _thread_exception(args: threading.ExceptHookArgs) -> None:
+    """A thread's uncaught exception as one log line (a client library's I/O thread
+    dying with Kafka away), not a bare traceback between the structured lines."""
+    name = args.thread.name if args.thread is not None else "?"
+    logging.getLogger(ROOT).error(
+        "uncaught exception in thread=%s: %s", name, args.exc_type.__name__, exc_info=args.exc_value
+    )
+
+
 def setup(level: str = "INFO", json_lines: bool = False) -> None:
     handler = logging.StreamHandler(sys.stderr)
     formatter: logging.Formatter = (
@@ -41,3 +51,4 @@ def setup(level: str = "INFO", json_lines: bool = False) -> None:
     root.handlers[:] = [handler]
     root.setLevel(logging.WARNING)
     logging.getLogger(ROOT).setLevel(level.upper())
+    threading.excepthook = _thread_exception

@@ -18,6 +18,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+import faust
 from aiokafka.errors import KafkaError, MessageSizeTooLargeError
 from faust.exceptions import ProducerSendError
 
@@ -50,6 +51,16 @@ def check_size(message: Any) -> None:
         )
 
 
+def current_origin() -> str:
+    """`topic[partition]@offset` of the record the calling agent is processing (Faust
+    keeps it in a context variable), or `-` outside an agent's event."""
+    event = faust.current_event()
+    if event is None:
+        return "-"
+    message = event.message
+    return f"{message.topic}[{message.partition}]@{message.offset}"
+
+
 def _too_large(exc: BaseException) -> bool:
     cause = exc.__cause__ if isinstance(exc, ProducerSendError) else exc
     return isinstance(cause, MessageSizeTooLargeError)
@@ -69,7 +80,14 @@ async def with_retries(agent: str, peer: str, action: Callable[[], Awaitable[T]]
         except RetriableError as exc:
             metrics.RETRIES.labels(agent, peer).inc()
             wait = exc.retry_after or delay
-            log.warning("agent=%s peer=%s retry_in=%.1fs error=%s", agent, peer, wait, exc)
+            log.warning(
+                "retry agent=%s peer=%s origin=%s retry_in=%.1fs error=%s",
+                agent,
+                peer,
+                current_origin(),
+                wait,
+                exc,
+            )
             await asyncio.sleep(wait)
             delay = min(delay * 2, BACKOFF_CAP)
 

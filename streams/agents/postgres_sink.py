@@ -83,13 +83,29 @@ def register(app: faust.App, settings: Settings) -> Any:
                 try:
                     await handle(events)
                 except Exception as exc:  # a bug must not stall the partitions
-                    log.exception("unexpected error in a sink batch of %d", len(events))
+                    log.exception(
+                        "unexpected error in a sink batch of %d origins=%s",
+                        len(events),
+                        _origins(events),
+                    )
                     for event in events:
                         await dead_letter(event, exc, None)
         finally:
             writer.close()
 
     return postgres_sink
+
+
+def _origins(events: Sequence[Any]) -> str:
+    """The batch's records as `topic[partition]@first..last`, one word per partition."""
+    spans: dict[tuple[str, int], list[int]] = {}
+    for event in events:
+        message = event.message
+        spans.setdefault((message.topic, message.partition), []).append(message.offset)
+    return " ".join(
+        f"{topic}[{partition}]@{min(offsets)}..{max(offsets)}"
+        for (topic, partition), offsets in sorted(spans.items())
+    )
 
 
 def _timed_write(writer: PostgresSink, batch: Sequence[tuple[Any, SinkChange]]) -> BatchStats:

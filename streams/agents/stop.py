@@ -93,9 +93,23 @@ class BoundedWorker(faust.Worker):
         self, app: faust.App, *, stop_timeout: float, bootstrap: str, **kwargs: Any
     ) -> None:
         # Our own log set-up (streams.logs: key=value or JSON) stays in place; Faust's
-        # would turn every line, ours too, into its own unstructured format.
-        super().__init__(app, override_logging=False, **kwargs)
+        # would turn every line, ours too, into its own unstructured format. Quiet: no
+        # banner or spinner on stdout, the ready line below says the same in one line.
+        super().__init__(app, override_logging=False, quiet=True, **kwargs)
+        self.spinner = None  # Faust draws it on stdout with terminal escapes
         self._watch = StopWatch(app, stop_timeout, bootstrap)
+        self._bootstrap = bootstrap
+
+    async def on_startup_finished(self) -> None:
+        await super().on_startup_finished()
+        conf = self.app.conf
+        log.info(
+            "worker ready group=%s kafka=%s web=%s data_dir=%s",
+            conf.id,
+            self._bootstrap,
+            conf.web_port,
+            conf.datadir,
+        )
 
     def _on_sigterm(self) -> None:
         self._watch.arm()
