@@ -27,7 +27,7 @@ import pytest
 from streams.config import PROJECT_ROOT, Settings
 from streams.ditto.bootstrap import bootstrap, policy_ids
 from streams.ditto.protocol import ORIGIN_HEADER, ORIGIN_LEGACY
-from streams.kafka.admin import ensure_topics
+from streams.kafka.admin import admin_client, ensure_topics
 from streams.kafka.reader import read_to_end
 from streams.kafka.replay_source import ReplaySource, Start, StartFrom
 from streams.kafka.topics import cdc_topic, owned_topics
@@ -68,6 +68,18 @@ def own(cdc_stack: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         yield settings
     finally:
         ditto.down(settings)
+        _delete_groups(settings)
+
+
+GROUPS: list[str] = []  # every replay group this module made, deleted at its end
+
+
+def _delete_groups(settings: Settings) -> None:
+    admin = admin_client(settings.kafka_bootstrap)
+    listed = admin.list_consumer_groups().result(timeout=30).valid or []
+    made = [g.group_id for g in listed if g.group_id in GROUPS]  # a dry run makes none
+    for future in admin.delete_consumer_groups(made).values() if made else ():
+        future.result(timeout=30)
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +103,8 @@ def _options(**changes: Any) -> ReplayOptions:
 
 
 def _group() -> str:
-    return f"test-replay-{uuid.uuid4().hex[:8]}"
+    GROUPS.append(f"test-replay-{uuid.uuid4().hex[:8]}")
+    return GROUPS[-1]
 
 
 def _rows(settings: Settings, tenants: tuple[str, ...]) -> dict[str, dict[str, Any]]:
