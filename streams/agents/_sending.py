@@ -66,8 +66,11 @@ def _too_large(exc: BaseException) -> bool:
     return isinstance(cause, MessageSizeTooLargeError)
 
 
-async def with_retries(agent: str, peer: str, action: Callable[[], Awaitable[T]]) -> T:
-    """Run `action` until it succeeds; RetriableError and Kafka errors are retried."""
+async def with_retries(
+    agent: str, peer: str, action: Callable[[], Awaitable[T]], *, origin: str | None = None
+) -> T:
+    """Run `action` until it succeeds; RetriableError and Kafka errors are retried.
+    `origin` names the records it is for (default: the agent's current record)."""
     delay = BACKOFF_START
     while True:
         try:
@@ -84,7 +87,7 @@ async def with_retries(agent: str, peer: str, action: Callable[[], Awaitable[T]]
                 "retry agent=%s peer=%s origin=%s retry_in=%.1fs error=%s",
                 agent,
                 peer,
-                current_origin(),
+                origin or current_origin(),
                 wait,
                 exc,
             )

@@ -64,7 +64,10 @@ def register(app: faust.App, settings: Settings) -> Any:
         if not batch:
             return
         stats = await with_retries(
-            AGENT, "postgres", lambda: asyncio.to_thread(_timed_write, writer, batch)
+            AGENT,
+            "postgres",
+            lambda: asyncio.to_thread(_timed_write, writer, batch),
+            origin=_origins([event for event, _ in batch]),
         )
         rejected = {r.index: r.error for r in stats.rejected}
         now = datetime.now(UTC)

@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from streams.errors import StackError
@@ -20,21 +21,30 @@ def free_port() -> int:
 
 
 class WorkerProcess:
-    """One worker; `env` overrides settings (STREAMS_*) for this worker only."""
+    """One worker; `env` overrides settings (STREAMS_*) for this worker only, `options`
+    are the command's global options (e.g. --log-json)."""
 
     def __init__(
-        self, log_file: Path, env: dict[str, str] | None = None, port: int | None = None
+        self,
+        log_file: Path,
+        env: dict[str, str] | None = None,
+        port: int | None = None,
+        options: Sequence[str] = (),
     ) -> None:
         self.log_file = log_file
         self.env = env or {}
         self.port = port or free_port()
+        self.options = tuple(options)
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 120.0) -> None:
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         with self.log_file.open("ab") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "streams.cli", "worker", "--port", str(self.port)],
+                [
+                    *(sys.executable, "-m", "streams.cli", *self.options),
+                    *("worker", "--port", str(self.port)),
+                ],
                 env={**os.environ, **self.env},
                 stdout=out,
                 stderr=subprocess.STDOUT,
