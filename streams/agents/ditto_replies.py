@@ -143,7 +143,11 @@ def register(app: faust.App, settings: Settings) -> Any:
         correlation_id, entry, decisions = pair(message)
         if correlation_id is None:
             metrics.count_skip(AGENT, "no-correlation-id")
-            log.warning("no correlation id, cannot pair origin=%s", _origin(message))
+            log.warning(
+                "no correlation id, cannot pair thing=%s origin=%s",
+                (message.key or b"").decode(errors="replace"),
+                _origin(message),
+            )
             return
         for decision in decisions:
             await act(decision)
@@ -160,7 +164,11 @@ def register(app: faust.App, settings: Settings) -> Any:
                 await handle(event.message)
             except Exception as exc:  # a bad record must not stall the partition
                 if not isinstance(exc, DataError):
-                    log.exception("unexpected error origin=%s", _origin(event.message))
+                    log.exception(
+                        "unexpected error thing=%s origin=%s",
+                        (event.message.key or b"").decode(errors="replace"),
+                        _origin(event.message),
+                    )
                 await send_dead_letter(
                     dead_letters, AGENT, exc, message=event.message, mapping=None
                 )
