@@ -10,7 +10,7 @@ from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from streams.cdc import CdcRecord, Decoder, RowChange, Tombstone
+from streams.cdc import CdcRecord, RowChange, Tombstone
 from streams.ditto.protocol import ORIGIN_HEADER, decode, encode, parse_event
 from streams.mapping import TableMapping
 from streams.state import conflict, legacy_flow, twin_flow
@@ -36,20 +36,9 @@ class LegacyConflicts:
     mappings: Mapping[str, TableMapping]
     written: Mapping[str, Any]  # thing id -> conflict.Written
     marks: MutableMapping[str, Any]  # thing id -> conflict.Marks
-    decoder: Decoder
-
-    @classmethod
-    def of(
-        cls,
-        mappings: Mapping[str, TableMapping],
-        written: Mapping[str, Any],
-        marks: MutableMapping[str, Any],
-    ) -> LegacyConflicts:
-        decoder = Decoder({t: m.column_types for t, m in mappings.items()})
-        return cls(mappings, written, marks, decoder)
 
     def settle(
-        self, record: CdcRecord, outcome: legacy_flow.Commands, phase: Phase
+        self, outcome: legacy_flow.Commands, phase: Phase
     ) -> tuple[legacy_flow.Outcome, list[Conflict]]:
         mapping = self.mappings[outcome.table]
         sent: list[dict[str, Any]] = []
@@ -164,7 +153,7 @@ def legacy_outcome(
         what = f"the change of the {outcome.table} row of {outcome.thing_id}"
         check_direction(phase, Direction.LEGACY_TO_DITTO, what)
         if conflicts is not None:
-            outcome, found = conflicts.settle(record, outcome, phase)
+            outcome, found = conflicts.settle(outcome, phase)
     staged.commit()
     return outcome, found
 

@@ -48,7 +48,7 @@ class Legacy:
         self.owners: dict[str, str] = {}
         self.written: dict[str, Any] = {}
         self.marks: dict[str, Any] = {}
-        self.conflicts = LegacyConflicts.of(MAPPINGS, self.written, self.marks)
+        self.conflicts = LegacyConflicts(MAPPINGS, self.written, self.marks)
         self.run(_row(0), Phase.DUAL_WRITE)  # the twin exists
 
     def run(self, record: CdcRecord, phase: Phase) -> Any:
