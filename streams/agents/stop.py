@@ -111,6 +111,11 @@ class BoundedWorker(faust.Worker):
             conf.datadir,
         )
 
+    async def on_shutdown(self) -> None:
+        await super().on_shutdown()
+        # Runs once the app and its consumer have stopped, within the bound.
+        log.info("worker stopped group=%s", self.app.conf.id)
+
     def _on_sigterm(self) -> None:
         self._watch.arm()
         super()._on_sigterm()
