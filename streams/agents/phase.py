@@ -13,7 +13,7 @@ from typing import Protocol
 from streams.agents import metrics
 from streams.config import Settings
 from streams.kafka.phase_log import PhaseFollower
-from streams.state.phase import DEFAULT_PHASE, ORDER, Phase, PhaseRecord, describe
+from streams.state.phase import DEFAULT_PHASE, ORDER, Phase, PhaseRecord, Timeline, describe
 from streams.state.phased import Conflict
 
 log = logging.getLogger(__name__)
@@ -25,21 +25,17 @@ WRITTEN_TABLE = "phase-twin-written"  # Ditto -> legacy: columns sent to the sin
 
 
 class PhaseSource(Protocol):
-    """What the agents read the phase from: a PhaseFollower in the worker."""
+    """What the agents read the phases from: a PhaseFollower in the worker."""
 
     @property
-    def phase(self) -> Phase: ...
+    def timeline(self) -> Timeline: ...
 
 
 class FixedPhase:
     """A phase that never changes: for an app built without the phase topic."""
 
     def __init__(self, phase: Phase = DEFAULT_PHASE) -> None:
-        self._phase = phase
-
-    @property
-    def phase(self) -> Phase:
-        return self._phase
+        self.timeline = Timeline(default=phase)
 
 
 def _changed(previous: PhaseRecord | None, record: PhaseRecord) -> None:

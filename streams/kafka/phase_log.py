@@ -25,7 +25,7 @@ from confluent_kafka import (
 from streams.errors import KafkaUnavailableError, PhaseError
 from streams.kafka._quiet import QUIET
 from streams.kafka.reader import read_to_end
-from streams.state.phase import RECORD_KEY, Phase, PhaseRecord, current_phase
+from streams.state.phase import RECORD_KEY, Phase, PhaseRecord, Timeline
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +85,8 @@ class PhaseFollower:
         self._bootstrap = bootstrap
         self._topic = topic
         self._on_change = on_change
-        self._record: PhaseRecord | None = None
+        # Replaced whole on each record: the agents read it from another thread.
+        self._timeline = Timeline()
         self._caught_up = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -93,11 +94,16 @@ class PhaseFollower:
 
     @property
     def phase(self) -> Phase:
-        return current_phase(self._record)
+        return self._timeline.now()
+
+    @property
+    def timeline(self) -> Timeline:
+        return self._timeline
 
     @property
     def record(self) -> PhaseRecord | None:
-        return self._record
+        records = self._timeline.records
+        return records[-1] if records else None
 
     def start(self, timeout: float = 30.0) -> None:
         consumer = self._consumer()
@@ -183,7 +189,8 @@ class PhaseFollower:
             # A bad record never stops the sync: the phase in force stays.
             log.error("phase record ignored origin=%s[0]@%d: %s", self._topic, offset, exc)
             return
-        previous, self._record = self._record, record
+        previous = self.record
+        self._timeline = self._timeline.add(record)
         self._on_change(previous, record)
 
 

@@ -68,7 +68,8 @@ def set_phase(
     record = PhaseRecord(
         phase=target,
         previous=now.phase,
-        set_at=datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        # Milliseconds: a change made after this instant is judged by the new phase.
+        set_at=datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
         set_by=set_by,
         reason=reason,
         forced=target not in allowed_steps(now.phase),

@@ -12,6 +12,11 @@ this module only says what a phase means and which changes of phase are allowed.
 
 A phase moves one step forward or one step back (a rollback); any other change needs
 `force`, because skipping a phase skips the checks its runbook step asks for.
+
+A change is judged by the phase in force when it was made (its commit time in Postgres,
+its timestamp in Ditto), not when a worker reads it (`Timeline.at`): a change still on
+its way when the phase moves keeps the rule it was made under, so a rollback loses no
+write made in the later phase, and a step forward holds back nothing made before it.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -147,6 +153,14 @@ class PhaseRecord:
     reason: str = ""
     forced: bool = False
 
+    @property
+    def since_ms(self) -> int:
+        """set_at as epoch milliseconds; 0 (in force for every change) when unreadable."""
+        try:
+            return int(datetime.fromisoformat(self.set_at).timestamp() * 1000)
+        except ValueError:
+            return 0
+
     def to_json(self) -> bytes:
         return json.dumps(
             {
@@ -191,6 +205,30 @@ def current_phase(record: PhaseRecord | None) -> Phase:
     return DEFAULT_PHASE if record is None else record.phase
 
 
+@dataclass(frozen=True, slots=True)
+class Timeline:
+    """The phase records read so far, in topic order: which phase was in force when."""
+
+    records: tuple[PhaseRecord, ...] = ()
+    default: Phase = DEFAULT_PHASE  # in force before any record
+
+    def now(self) -> Phase:
+        return self.records[-1].phase if self.records else self.default
+
+    def at(self, ts_ms: int | None) -> Phase:
+        """The phase in force at `ts_ms`; the phase now for a change without a time."""
+        if ts_ms is None or not self.records:
+            return self.now()
+        for record in reversed(self.records):
+            if record.since_ms <= ts_ms:
+                return record.phase
+        # Older than every record kept (compaction keeps the last): the one it replaced.
+        return self.records[0].previous or self.default
+
+    def add(self, record: PhaseRecord) -> Timeline:
+        return Timeline((*self.records, record), self.default)
+
+
 __all__ = [
     "DEFAULT_PHASE",
     "ORDER",
@@ -201,6 +239,7 @@ __all__ = [
     "PhaseRecord",
     "Rules",
     "Side",
+    "Timeline",
     "allowed_steps",
     "check_direction",
     "check_step",

@@ -14,7 +14,7 @@ from streams.cdc import CdcRecord, RowChange, Tombstone
 from streams.ditto.protocol import ORIGIN_HEADER, decode, encode, parse_event
 from streams.mapping import TableMapping
 from streams.state import conflict, legacy_flow, twin_flow
-from streams.state.phase import Direction, Phase, Side, check_direction, rules
+from streams.state.phase import Direction, Phase, Side, Timeline, check_direction, rules
 from streams.state.staged import Staged
 
 
@@ -137,10 +137,11 @@ def legacy_outcome(
     record: CdcRecord,
     states: MutableMapping[str, Any],
     owners: MutableMapping[str, str],
-    phase: Phase,
+    phases: Phase | Timeline,
     conflicts: LegacyConflicts | None = None,
 ) -> tuple[legacy_flow.Outcome, list[Conflict]]:
-    """A CDC record's commands, or HeldByPhaseError when the phase does not send them.
+    """A CDC record's commands, or HeldByPhaseError when the phase in force at the row's
+    commit does not send them.
 
     A held change leaves the key's state as it was (the flow writes into a Staged view):
     the state must stay what the twin holds, so that the next change sent after a
@@ -150,6 +151,8 @@ def legacy_outcome(
     outcome = flow.process(record, staged, owners)
     found: list[Conflict] = []
     if isinstance(outcome, legacy_flow.Commands):
+        change = outcome.change
+        phase = _at(phases, change.source.ts_ms if isinstance(change, RowChange) else None)
         what = f"the change of the {outcome.table} row of {outcome.thing_id}"
         check_direction(phase, Direction.LEGACY_TO_DITTO, what)
         if conflicts is not None:
@@ -163,10 +166,11 @@ def twin_outcome(
     data: bytes | str,
     revisions: Mapping[str, Any],
     owners: Mapping[str, str],
-    phase: Phase,
+    phases: Phase | Timeline,
     conflicts: TwinConflicts | None = None,
 ) -> twin_flow.Outcome:
-    """A twin event's row change, or HeldByPhaseError when the phase does not write it.
+    """A twin event's row change, or HeldByPhaseError when the phase in force at the
+    event's timestamp does not write it.
 
     Echoes and duplicates pass in every phase: they write no row, and the revision they
     move on is what keeps the next event's gate right. A held edit is not remembered.
@@ -183,8 +187,13 @@ def twin_outcome(
     if isinstance(outcome, twin_flow.Write):
         change = outcome.change
         what = f"the twin edit of {change.thing_id} at revision {change.revision}"
-        check_direction(phase, Direction.DITTO_TO_LEGACY, what)
+        made = None if change.source_ts is None else int(change.source_ts.timestamp() * 1000)
+        check_direction(_at(phases, made), Direction.DITTO_TO_LEGACY, what)
     return outcome
+
+
+def _at(phases: Phase | Timeline, ts_ms: int | None) -> Phase:
+    return phases if isinstance(phases, Phase) else phases.at(ts_ms)
 
 
 __all__ = ["Conflict", "LegacyConflicts", "TwinConflicts", "legacy_outcome", "twin_outcome"]

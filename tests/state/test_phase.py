@@ -11,6 +11,7 @@ from streams.state.phase import (
     Phase,
     PhaseRecord,
     Side,
+    Timeline,
     allowed_steps,
     check_direction,
     check_step,
@@ -122,3 +123,23 @@ def test_describe_says_what_each_direction_does() -> None:
         "Ditto -> legacy: twin edits are written to rows",
         "conflict: ditto wins",
     )
+
+
+def _set(phase: Phase, previous: Phase, at: str) -> PhaseRecord:
+    return PhaseRecord(phase, previous, at, "ops")
+
+
+def test_a_timeline_says_which_phase_was_in_force_when() -> None:
+    timeline = Timeline(
+        (
+            _set(Phase.DITTO_PRIMARY, Phase.DUAL_WRITE, "2026-01-01T10:00:00.000Z"),
+            _set(Phase.CUTOVER, Phase.DITTO_PRIMARY, "2026-01-01T11:00:00.000Z"),
+        )
+    )
+    ten, half_past_ten = 1767261600000, 1767263400000
+    assert timeline.at(ten - 1) is Phase.DUAL_WRITE  # before every record: the first's previous
+    assert timeline.at(ten) is Phase.DITTO_PRIMARY
+    assert timeline.at(half_past_ten) is Phase.DITTO_PRIMARY
+    assert timeline.at(half_past_ten + 3_600_000) is Phase.CUTOVER
+    assert timeline.at(None) is timeline.now() is Phase.CUTOVER
+    assert Timeline(default=Phase.LEGACY_PRIMARY).at(ten) is Phase.LEGACY_PRIMARY

@@ -13,7 +13,7 @@ import pytest
 from streams.cdc import CdcRecord
 from streams.errors import HeldByPhaseError
 from streams.state.legacy_flow import Commands, LegacyFlow, Skipped
-from streams.state.phase import Phase, Side
+from streams.state.phase import Phase, PhaseRecord, Side, Timeline
 from streams.state.phased import LegacyConflicts, TwinConflicts, legacy_outcome, twin_outcome
 from streams.state.twin_flow import Skipped as TwinSkipped
 from streams.state.twin_flow import TwinFlow, Write
@@ -30,11 +30,15 @@ def _json(value: Any) -> Any:
     return value.isoformat() if isinstance(value, datetime) else str(value)
 
 
-def _row(offset: int, origin: str | None = None, **changes: Any) -> CdcRecord:
+def _row(
+    offset: int, origin: str | None = None, ts_ms: int | None = None, **changes: Any
+) -> CdcRecord:
     """A flattened row (an upsert) of the well, at `offset` of partition 0."""
     row = {**WELL_ROW, **changes}
     if origin is not None:
         row["__source_origin"] = origin
+    if ts_ms is not None:
+        row["__source_ts_ms"] = ts_ms
     value = json.dumps(row, default=_json).encode()
     return CdcRecord(key=KEY, value=value, topic=TOPIC, partition=0, offset=offset)
 
@@ -51,7 +55,7 @@ class Legacy:
         self.conflicts = LegacyConflicts(MAPPINGS, self.written, self.marks)
         self.run(_row(0), Phase.DUAL_WRITE)  # the twin exists
 
-    def run(self, record: CdcRecord, phase: Phase) -> Any:
+    def run(self, record: CdcRecord, phase: Phase | Timeline) -> Any:
         outcome, found = legacy_outcome(
             self.flow, record, self.states, self.owners, phase, self.conflicts
         )
@@ -99,6 +103,23 @@ def test_after_a_rollback_the_next_change_carries_the_held_columns() -> None:
     assert patch["features"]["status"]["properties"]["current"] == "SHUT-IN"
 
 
+# Cutover from 2026-01-01T10:00:00Z on.
+CUTOVER_AT = Timeline(
+    (PhaseRecord(Phase.CUTOVER, Phase.DITTO_PRIMARY, "2026-01-01T10:00:00.000Z", "ops"),)
+)
+TEN = 1767261600000
+
+
+def test_a_row_change_committed_before_cutover_is_still_sent() -> None:
+    outcome = Legacy().run(_row(1, ts_ms=TEN - 1, oil_rate_bopd=Decimal("500.000")), CUTOVER_AT)
+    assert _rate(_patch(outcome)) == Decimal("500.000")
+
+
+def test_a_row_change_committed_in_cutover_is_held() -> None:
+    with pytest.raises(HeldByPhaseError, match="phase cutover"):
+        Legacy().run(_row(1, ts_ms=TEN, oil_rate_bopd=Decimal("500.000")), CUTOVER_AT)
+
+
 def test_the_sinks_own_write_passes_in_cutover_as_an_echo() -> None:
     legacy = Legacy()
     outcome = legacy.run(_row(1, SYNC_ORIGIN, oil_rate_bopd=Decimal("501.000")), Phase.CUTOVER)
@@ -123,6 +144,20 @@ def test_a_twin_edit_in_legacy_primary_is_held_and_not_remembered() -> None:
         twin_outcome(TwinFlow(MAPPINGS), _twin_edit(), revisions, {}, Phase.LEGACY_PRIMARY)
     assert caught.value.phase == "legacy-primary"
     assert revisions == known(3)
+
+
+def _rolled_back_at(set_at: str) -> Timeline:
+    return Timeline((PhaseRecord(Phase.LEGACY_PRIMARY, Phase.DUAL_WRITE, set_at, "ops"),))
+
+
+def test_a_twin_edit_made_before_a_rollback_to_legacy_primary_is_written() -> None:
+    edit = _twin_edit()  # Ditto's timestamp: 2026-03-02T10:15:04.123Z
+    flow = TwinFlow(MAPPINGS)
+
+    later = twin_outcome(flow, edit, known(3), {}, _rolled_back_at("2026-03-02T10:15:05.000Z"))
+    assert isinstance(later, Write)
+    with pytest.raises(HeldByPhaseError):
+        twin_outcome(flow, edit, known(3), {}, _rolled_back_at("2026-03-02T10:15:04.000Z"))
 
 
 def test_an_echo_passes_in_legacy_primary() -> None:
