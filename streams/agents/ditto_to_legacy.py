@@ -10,6 +10,10 @@ Thin glue: the work is streams.state.twin_flow. Guarantees defended here:
    flushes the producer before it commits the offset: a crash in between replays the
    event rather than losing it, and the sink's revision guard makes the replay harmless.
 4. No exception leaves the agent: a crashed Faust agent stalls its partitions silently.
+5. A phase that does not sync Ditto -> legacy (legacy-primary) makes a twin edit a dead
+   letter before anything is sent or remembered; echoes and duplicates still move the
+   state on as in every phase. The echo of a row edit that won a conflict writes the
+   columns it won back into the row (streams.state.phased, streams.state.conflict).
 """
 
 from __future__ import annotations
@@ -22,12 +26,15 @@ from typing import Any
 import faust
 
 from streams.agents import metrics
+from streams.agents._cross_partition import CrossPartition
 from streams.agents._sending import check_size, send_dead_letter, with_retries
 from streams.agents.app import raw_topic
+from streams.agents.phase import CROSSINGS_TABLE, WRITTEN_TABLE, FixedPhase, PhaseSource
 from streams.config import Settings
 from streams.ditto.protocol import SOURCE_HEADER
 from streams.errors import DataError, DecodeError
 from streams.mapping import load_mappings
+from streams.state.phased import TwinConflicts, twin_outcome
 from streams.state.twin_flow import Outcome, TwinFlow, Write
 
 log = logging.getLogger(__name__)
@@ -71,8 +78,9 @@ def _claims(app: faust.App) -> Mapping[str, str]:
     return _Claims(table)
 
 
-def register(app: faust.App, settings: Settings) -> Any:
+def register(app: faust.App, settings: Settings, phase: PhaseSource | None = None) -> Any:
     flow = TwinFlow(load_mappings(settings.mappings_dir))
+    phases = phase or FixedPhase()
     events = raw_topic(
         app,
         settings.event_topic,
@@ -81,6 +89,8 @@ def register(app: faust.App, settings: Settings) -> Any:
     sink = raw_topic(app, settings.sink_topic)
     dead_letters = raw_topic(app, settings.dead_letter_topic)
     revisions = app.Table(STATE_TABLE, partitions=settings.topic_partitions)
+    written = app.Table(WRITTEN_TABLE, partitions=settings.topic_partitions)
+    conflicts = TwinConflicts(CrossPartition(app, CROSSINGS_TABLE), written)
     owners = _claims(app)
 
     async def handle(event: Any) -> None:
@@ -88,13 +98,14 @@ def register(app: faust.App, settings: Settings) -> Any:
         check_size(message)
         if not message.value:
             raise DecodeError("empty record on the event topic; a Ditto event is JSON")
-        outcome = flow.process(message.value, revisions, owners)
+        outcome = twin_outcome(flow, message.value, revisions, owners, phases.timeline, conflicts)
         origin = _origin(event)
         _report(outcome, origin)
         if isinstance(outcome, Write):
             await _send(sink, outcome, origin)
         # Only now: a crash before this line replays the event (guarantee 3).
         flow.remember(revisions, outcome)
+        conflicts.remember(outcome)
 
     @app.agent(events, name=AGENT, concurrency=1)
     async def ditto_to_legacy(stream: Any) -> None:
