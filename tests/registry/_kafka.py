@@ -55,33 +55,3 @@ def read_records(
     finally:
         reader.close()
     return records
-
-
-def read_to_end(bootstrap: str, topic: str, timeout: float = 60.0) -> list[CdcRecord]:
-    """Every record of `topic` up to its end offsets when read (it must exist)."""
-    reader = Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": f"t-{uuid.uuid4().hex}",
-            "auto.offset.reset": "earliest",
-            "enable.auto.commit": False,
-            "enable.partition.eof": True,
-        }
-    )
-    partitions = reader.list_topics(topic, timeout=10).topics[topic].partitions
-    reader.subscribe([topic])
-    records: list[CdcRecord] = []
-    at_end: set[int] = set()
-    deadline = time.monotonic() + timeout
-    try:
-        while len(at_end) < len(partitions):
-            assert time.monotonic() < deadline, f"{topic}: end not reached in {timeout}s"
-            for raw in reader.consume(500, timeout=1.0):
-                error = raw.error()
-                if error is not None and error.code() == KafkaError._PARTITION_EOF:
-                    at_end.add(int(raw.partition() or 0))
-                elif error is None:
-                    records.append(as_record(raw))
-    finally:
-        reader.close()
-    return records

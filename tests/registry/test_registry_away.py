@@ -9,9 +9,9 @@ import httpx
 import pytest
 
 from streams.config import Settings
+from streams.kafka.reader import read_to_end
 from streams.ops.worker_process import WorkerProcess, free_port
 from tests._own_worker import as_env, own_topics
-from tests.registry._kafka import read_to_end
 
 pytestmark = pytest.mark.stack
 
@@ -52,4 +52,4 @@ def test_events_wait_for_the_registry_and_none_is_dead_lettered(
         worker.stop()
     # Stopped while waiting: nothing reached the dead-letter or the command topic.
     for topic in (fields["dead_letter_topic"], fields["command_topic"]):
-        assert read_to_end(avro_stack.kafka_bootstrap, topic) == []
+        assert list(read_to_end(avro_stack.kafka_bootstrap, topic)) == []
