@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Literal
 
-from confluent_kafka import Consumer, KafkaException, TopicPartition
+from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
 
 from streams.errors import StackError
 from streams.stack import _connect_rest as rest
@@ -37,7 +38,15 @@ class SnapshotWatch:
     while a large snapshot runs costs no more than reading the snapshot once.
     """
 
-    def __init__(self, connect_url: str, bootstrap: str, name: str, prefix: str) -> None:
+    def __init__(
+        self,
+        connect_url: str,
+        bootstrap: str,
+        name: str,
+        prefix: str,
+        last_lsn: LastLsn | None = None,
+    ) -> None:
+        self._last_lsn = last_lsn or json_last_lsn
         self._url = connect_url
         self._name = name
         self._prefix = prefix
@@ -82,9 +91,8 @@ class SnapshotWatch:
                 return
             while batch := self._consumer.consume(1000, timeout=0.5):
                 for record in batch:
-                    value = record.value()
-                    if record.error() is None and value and _LAST_MARK in value:
-                        self._last_lsns.add(_source(value).get("lsn"))
+                    if record.error() is None and (lsn := self._last_lsn(record)) is not False:
+                        self._last_lsns.add(lsn)
         except KafkaException as exc:
             raise StackError(f"cannot read the snapshot topics of {self._name}: {exc}") from exc
 
@@ -102,6 +110,20 @@ class SnapshotWatch:
             self._assigned.update((tp.topic, tp.partition) for tp in new)
 
 
+# A record -> the LSN of the snapshot it ends (None when it has none), or False when it
+# is not the `last` record of a snapshot. The JSON connector's is below; the Avro one's
+# decodes with the registry (streams.stack.avro).
+LastLsn = Callable[[Message], int | Literal[False] | None]
+
+
+def json_last_lsn(record: Message) -> int | Literal[False] | None:
+    value = record.value()
+    if not value or _LAST_MARK not in value:
+        return False
+    lsn = _source(value).get("lsn")
+    return None if lsn is None else int(lsn)
+
+
 def _source(value: bytes) -> dict[str, Any]:
     """The `source` block of a Debezium event, with or without the JSON schema envelope."""
     doc = json.loads(value)
@@ -110,4 +132,4 @@ def _source(value: bytes) -> dict[str, Any]:
     return source
 
 
-__all__ = ["SnapshotWatch"]
+__all__ = ["LastLsn", "SnapshotWatch", "json_last_lsn"]

@@ -17,16 +17,22 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlsplit
 
 import httpx
+from confluent_kafka import Message
 
+from streams.cdc import CdcRecord, RowChange, SnapshotMarker
+from streams.cdc.avro import AvroDecoder
 from streams.config import PROJECT_ROOT, Settings
-from streams.errors import StackError
+from streams.errors import DecodeError, StackError
+from streams.registry import RegistryClient
 from streams.stack import _connect_rest as rest
 from streams.stack import connect
 from streams.stack._jvm import _mvn, java
 from streams.stack._process import ServiceProcess, port_in_use, require_free_port
+from streams.stack._snapshot import LastLsn
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +148,48 @@ def up(settings: Settings) -> None:
     worker = connect.processes(settings)[0]
     if not rest.worker_ready(settings.connect_url):
         raise StackError(f"kafka connect at {settings.connect_url} is not up: streams stack up")
-    connect.register(settings, CONNECTOR_FILE, alive=worker.running, log_file=worker.log_file)
+    connect.register(
+        settings,
+        CONNECTOR_FILE,
+        alive=worker.running,
+        log_file=worker.log_file,
+        last_lsn=_avro_last_lsn(settings),
+    )
+
+
+def _avro_last_lsn(settings: Settings) -> LastLsn:
+    """The snapshot's `last` record of an Avro topic, decoded with the registry's schema."""
+    decoder = AvroDecoder(RegistryClient(settings.schema_registry_url))
+
+    def last_lsn(message: Message) -> int | Literal[False] | None:
+        if message.value() is None:
+            return False
+        try:
+            change = decoder.decode(_record(message))
+        except DecodeError:
+            return False  # not a row event of this connector: it cannot end a snapshot
+        if not isinstance(change, RowChange) or change.source.snapshot is not SnapshotMarker.LAST:
+            return False
+        return change.source.lsn
+
+    return last_lsn
+
+
+def _record(message: Message) -> CdcRecord:
+    headers = message.headers() or []
+    pairs = headers.items() if isinstance(headers, dict) else headers
+    return CdcRecord(
+        _bytes(message.key()),
+        _bytes(message.value()),
+        str(message.topic()),
+        int(message.partition() or 0),
+        int(message.offset() or 0),
+        tuple((name, _bytes(value)) for name, value in pairs),
+    )
+
+
+def _bytes(value: str | bytes | None) -> bytes | None:
+    return value.encode() if isinstance(value, str) else value
 
 
 def down(settings: Settings) -> None:

@@ -33,7 +33,7 @@ from streams.stack._jvm import (
     plugin_folder,
 )
 from streams.stack._process import ServiceProcess, port_in_use, require_free_port, wait_until
-from streams.stack._snapshot import SnapshotWatch
+from streams.stack._snapshot import LastLsn, SnapshotWatch
 
 log = logging.getLogger(__name__)
 
@@ -199,14 +199,22 @@ def up(settings: Settings) -> None:
     register(settings, CONNECTOR_FILE, alive=worker.running, log_file=worker.log_file)
 
 
-def register(settings: Settings, path: Path, *, alive: rest.Alive, log_file: Path) -> None:
-    """Register the connector of `path` (unless unchanged) and wait for its snapshot."""
+def register(
+    settings: Settings,
+    path: Path,
+    *,
+    alive: rest.Alive,
+    log_file: Path,
+    last_lsn: LastLsn | None = None,
+) -> None:
+    """Register the connector of `path` (unless unchanged) and wait for its snapshot
+    (`last_lsn` reads a record of another converter than JSON; see SnapshotWatch)."""
     name, config = rest.load_connector(path, settings)
     rest.put_connector(settings.connect_url, name, config)
     start = time.monotonic()
     rest.wait_running(settings.connect_url, name, alive=alive, log_file=log_file)
     watch = SnapshotWatch(
-        settings.connect_url, settings.kafka_bootstrap, name, config["topic.prefix"]
+        settings.connect_url, settings.kafka_bootstrap, name, config["topic.prefix"], last_lsn
     )
     try:
         wait_until(
