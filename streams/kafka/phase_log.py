@@ -64,13 +64,19 @@ def write_phase(bootstrap: str, topic: str, record: PhaseRecord, timeout: float 
 def read_phase(bootstrap: str, topic: str) -> PhaseRecord | None:
     """The record in force: the last readable one (None when the topic is empty)."""
     last = None
-    for raw in read_to_end(bootstrap, topic):
-        if raw.key != RECORD_KEY or raw.value is None:
-            continue
-        try:
-            last = PhaseRecord.from_json(raw.value)
-        except PhaseError as exc:
-            log.warning("phase record ignored origin=%s[0]@%d: %s", topic, raw.offset, exc)
+    try:
+        for raw in read_to_end(bootstrap, topic):
+            if raw.key != RECORD_KEY or raw.value is None:
+                continue
+            try:
+                last = PhaseRecord.from_json(raw.value)
+            except PhaseError as exc:
+                log.warning("phase record ignored origin=%s[0]@%d: %s", topic, raw.offset, exc)
+    except KafkaUnavailableError as exc:
+        raise KafkaUnavailableError(
+            f"cannot read the phase topic {topic}: {exc}; start Kafka with `streams stack up`"
+            " or point STREAMS_KAFKA_BOOTSTRAP at it"
+        ) from exc
     return last
 
 

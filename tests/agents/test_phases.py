@@ -181,7 +181,7 @@ def test_each_phase_change_alters_the_sync_direction_as_documented(loop: Loop) -
 def test_a_rollback_loses_no_write_made_in_the_later_phase(loop: Loop) -> None:
     _enter(loop, Phase.CUTOVER, force=True)
     _reaches_row(loop, ROLLED, "701")
-    _edit_twin(loop, ROLLED, "702")  # the last cutover edit, still on its way at the rollback
+    _edit_twin(loop, ROLLED, "702")  # the last cutover edit, made just before the rollback
 
     _enter(loop, Phase.DITTO_PRIMARY)
     _wait(lambda: _row_rate(loop, ROLLED) == Decimal("702"), "the cutover edit in the row")
