@@ -93,6 +93,15 @@ def status(base_url: str, name: str) -> dict[str, Any] | None:
     return result
 
 
+def connector_running(path: Path, settings: Settings) -> bool:
+    """True when the connector of `path` and its task run (False when Connect is away)."""
+    name, _ = load_connector(path, settings)
+    try:
+        return running(status(settings.connect_url, name))
+    except StackError:
+        return False
+
+
 def running(doc: dict[str, Any] | None) -> bool:
     if doc is None or doc["connector"]["state"] != "RUNNING":
         return False
@@ -166,6 +175,7 @@ def delete_connector(base_url: str, name: str) -> bool:
 
 __all__ = [
     "Alive",
+    "connector_running",
     "delete_connector",
     "failure",
     "load_connector",

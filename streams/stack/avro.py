@@ -123,11 +123,7 @@ def healthy(settings: Settings) -> bool:
     """True when the registry answers and the Avro connector and its task run."""
     if not registry_ready(settings) or not rest.worker_ready(settings.connect_url):
         return False
-    name, _ = rest.load_connector(CONNECTOR_FILE, settings)
-    try:
-        return rest.running(rest.status(settings.connect_url, name))
-    except StackError:
-        return False
+    return rest.connector_running(CONNECTOR_FILE, settings)
 
 
 def _start_registry(settings: Settings) -> None:

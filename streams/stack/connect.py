@@ -170,11 +170,7 @@ def healthy(settings: Settings) -> bool:
     host, port = rest_address(settings)
     if not port_in_use(port, host) or not rest.worker_ready(settings.connect_url):
         return False
-    name, _ = rest.load_connector(CONNECTOR_FILE, settings)
-    try:
-        return rest.running(rest.status(settings.connect_url, name))
-    except StackError:
-        return False
+    return rest.connector_running(CONNECTOR_FILE, settings)
 
 
 def up(settings: Settings) -> None:
