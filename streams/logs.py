@@ -29,6 +29,37 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, ensure_ascii=False)
 
 
+class RepeatFilter(logging.Filter):
+    """One line per notable event: a library's line repeated within `window` seconds is
+    dropped and counted, and its next line after the window says how many were dropped.
+
+    With Kafka away, aiokafka logs the same failed connect thousands of times a second.
+    Our own loggers (under ROOT) pass untouched: each of their lines names its record.
+    """
+
+    def __init__(self, window: float = 10.0, limit: int = 1000) -> None:
+        super().__init__()
+        self._window = window
+        self._limit = limit
+        self._seen: dict[tuple[str, int, str], tuple[float, int]] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name == ROOT or record.name.startswith(ROOT + "."):
+            return True
+        key = (record.name, record.levelno, record.getMessage())
+        first, dropped = self._seen.get(key, (-self._window, 0))
+        if record.created - first < self._window:
+            self._seen[key] = (first, dropped + 1)
+            return False
+        if len(self._seen) >= self._limit:
+            self._seen.clear()
+        self._seen[key] = (record.created, 0)
+        if dropped:
+            record.msg = f"{record.getMessage()} (and {dropped} more like it before)"
+            record.args = None
+        return True
+
+
 KV_FORMAT = "ts=%(asctime)s level=%(levelname)s logger=%(name)s %(message)s"
 
 
@@ -47,6 +78,7 @@ def setup(level: str = "INFO", json_lines: bool = False) -> None:
         JsonFormatter() if json_lines else logging.Formatter(KV_FORMAT, "%Y-%m-%dT%H:%M:%S")
     )
     handler.setFormatter(formatter)
+    handler.addFilter(RepeatFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.WARNING)

@@ -26,29 +26,36 @@ EXIT_NOT_COMMITTED = 1
 
 
 def uncommitted(consumer: Any) -> dict[str, tuple[int | None, int]]:
-    """`topic[partition]` -> (committed offset, last processed offset) where they differ.
+    """`topic[partition]` -> (committed offset, last record read) where records from the
+    committed offset on were read and not committed.
 
-    Reads Faust's own bookkeeping (acknowledged offsets not yet committed) from another
-    thread: a copy, and nothing at all if the loop changes it under our feet.
+    Reads Faust's own bookkeeping from another thread: a copy, and nothing at all if
+    the loop changes it under our feet. The last read record, not the acknowledged ones:
+    Faust takes acknowledged offsets off its list when a commit starts, not when it ends.
     """
+    read: Mapping[Any, int | None] = getattr(consumer, "_read_offset", {})
     acked: Mapping[Any, list[int]] = getattr(consumer, "_acked", {})
     committed: Mapping[Any, int | None] = getattr(consumer, "_committed_offset", {})
     try:
-        pending = {tp: max(offsets) for tp, offsets in list(acked.items()) if offsets}
-        return {
-            f"{tp.topic}[{tp.partition}]": (committed.get(tp), last)
-            for tp, last in sorted(pending.items())
-        }
+        last = {tp: offset for tp, offset in list(read.items()) if offset is not None}
+        for tp, offsets in list(acked.items()):
+            if offsets:
+                last[tp] = max(last.get(tp, offsets[-1]), *offsets)
+        pending: dict[str, tuple[int | None, int]] = {}
+        for tp, offset in sorted(last.items()):
+            done = committed.get(tp)
+            if done is None or done <= offset:
+                pending[f"{tp.topic}[{tp.partition}]"] = (done, offset)
+        return pending
     except RuntimeError:  # changed size during the copy: the loop is still moving
         return {}
 
 
 def describe(pending: Mapping[str, tuple[int | None, int]]) -> str:
     if not pending:
-        return "no processed record is waiting for its commit"
+        return "every record read is committed"
     return ", ".join(
-        f"{tp} processed to @{last}, committed {'nothing' if done is None else f'@{done}'}"
-        for tp, (done, last) in pending.items()
+        f"{tp}@{'start' if done is None else done}..{last}" for tp, (done, last) in pending.items()
     )
 
 
@@ -60,17 +67,21 @@ class StopWatch:
         self._timeout = timeout
         self._bootstrap = bootstrap
         self._timer: threading.Timer | None = None
+        self._at_signal: dict[str, tuple[int | None, int]] = {}
 
     def arm(self) -> None:
         if self._timer is not None:
             return
+        # On the loop's thread, before the stop revokes the partitions and Faust forgets
+        # what it read: the expiry reports this when nothing newer is known.
+        self._at_signal = uncommitted(self._app.consumer)
         log.info("stopping timeout=%.0fs: finishing events, committing offsets", self._timeout)
         self._timer = threading.Timer(self._timeout, self._expire)
         self._timer.daemon = True
         self._timer.start()
 
     def _expire(self) -> None:
-        pending = uncommitted(self._app.consumer)
+        pending = uncommitted(self._app.consumer) or self._at_signal
         log.error(
             "stop timed out after %.0fs (STREAMS_WORKER_STOP_TIMEOUT), is Kafka at %s "
             "reachable? not committed: %s; exiting %d, the next owner of these partitions "
