@@ -102,6 +102,16 @@ def connector_running(path: Path, settings: Settings) -> bool:
         return False
 
 
+def restart_failed_tasks(base_url: str, name: str) -> bool:
+    """Restart the connector's failed tasks; False when none failed (or it is absent)."""
+    doc = status(base_url, name)
+    if doc is None or all(t["state"] != "FAILED" for t in doc["tasks"]):
+        return False
+    url = f"{base_url}/connectors/{name}/restart?includeTasks=true&onlyFailed=true"
+    _check(_call("POST", url), f"restart the failed tasks of {name}")
+    return True
+
+
 def running(doc: dict[str, Any] | None) -> bool:
     if doc is None or doc["connector"]["state"] != "RUNNING":
         return False
@@ -182,6 +192,7 @@ __all__ = [
     "offsets",
     "put_connector",
     "remove_connector",
+    "restart_failed_tasks",
     "running",
     "status",
     "wait_running",

@@ -1,12 +1,11 @@
 """The Avro path of the local stack: Apicurio Registry and Debezium's Avro connector.
 
-The registry is Apicurio Registry 2.4.2 with in-memory (H2) storage, built from Maven
-Central by deploy/maven/registry/pom.xml into a Quarkus runner jar; it serves its own
-API under /apis/registry/v2 and the Confluent-compatible one under /apis/ccompat/v6.
-Its schemas live in memory only: after a restart the Avro connector registers them
-again (auto-register) under new ids, and the worker fetches by id, so nothing older
-than the restart can be read. That is fine for a local stack whose topics start over
-with it; a real deployment points STREAMS_SCHEMA_REGISTRY_URL at a persistent registry.
+The registry is Apicurio Registry 2.4.2, built from Maven Central by
+deploy/maven/registry/pom.xml into a Quarkus runner jar; it serves its own API under
+/apis/registry/v2 and the Confluent-compatible one under /apis/ccompat/v6. Its storage
+is the embedded H2 database it ships for in-memory use, kept in a file under the stack
+folder instead of memory: a record names its schema by id, and a registry that forgot
+its schemas on a restart would hand out the same ids again for other schemas.
 
 The connector (deploy/connect/legacy-postgres-avro.json) reads the same tables as the
 JSON one through its own replication slot and publication, under avro_topic_prefix,
@@ -71,7 +70,7 @@ def _server(settings: Settings) -> ServiceProcess:
         ],
         run_dir=settings.stack_dir / "run",
         cwd=REGISTRY_DIR / "target",
-        env={},
+        env={"REGISTRY_DATASOURCE_URL": f"jdbc:h2:file:{home(settings) / 'schemas'}"},
     )
 
 
@@ -144,6 +143,11 @@ def up(settings: Settings) -> None:
     worker = connect.processes(settings)[0]
     if not rest.worker_ready(settings.connect_url):
         raise StackError(f"kafka connect at {settings.connect_url} is not up: streams stack up")
+    # A task that met a record while the registry was down has failed (its converter
+    # could not register the schema); it resumes from its committed offset.
+    name, _ = rest.load_connector(CONNECTOR_FILE, settings)
+    if rest.restart_failed_tasks(settings.connect_url, name):
+        log.info("restarted failed tasks connector=%s (the registry was down)", name)
     connect.register(
         settings,
         CONNECTOR_FILE,
