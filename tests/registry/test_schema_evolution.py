@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
+from confluent_kafka.admin import AdminClient
 
 from streams.cdc import CdcRecord, loads
 from streams.config import Settings
@@ -90,6 +91,11 @@ def _clean_up(settings: Settings, name: str, ident: str) -> None:
         )
         conn.execute(f"DROP PUBLICATION IF EXISTS {ident}")
         conn.execute(f"DROP TABLE IF EXISTS {ident}")
+    admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
+    topics = [f"{ident}.public.{ident}", f"__debezium-heartbeat.{ident}"]
+    present = [t for t in topics if t in admin.list_topics(timeout=10).topics]
+    for done in admin.delete_topics(present).values() if present else ():
+        done.result(30)
 
 
 @pytest.fixture(scope="module")
