@@ -4,7 +4,7 @@ Faust stops by letting the agents finish their events and committing the offsets
 acknowledged. With Kafka away that commit retries for ever and the process never
 exits, so a pod waits out its grace period and is killed without a word. The watch
 below runs on a thread of its own, because the event loop is the thing that hangs:
-past the timeout it logs every partition whose processed records are not committed,
+past the timeout it logs every partition whose records were read and not committed,
 and exits 1. Those records are read again by the partition's next owner; the per-key
 and per-revision gates drop what was already applied.
 """
@@ -75,7 +75,7 @@ class StopWatch:
         # On the loop's thread, before the stop revokes the partitions and Faust forgets
         # what it read: the expiry reports this when nothing newer is known.
         self._at_signal = uncommitted(self._app.consumer)
-        log.info("stopping timeout=%.0fs: finishing events, committing offsets", self._timeout)
+        log.info("stopping timeout=%gs: finishing events, committing offsets", self._timeout)
         self._timer = threading.Timer(self._timeout, self._expire)
         self._timer.daemon = True
         self._timer.start()
@@ -83,7 +83,7 @@ class StopWatch:
     def _expire(self) -> None:
         pending = uncommitted(self._app.consumer) or self._at_signal
         log.error(
-            "stop timed out after %.0fs (STREAMS_WORKER_STOP_TIMEOUT), is Kafka at %s "
+            "stop timed out after %gs (STREAMS_WORKER_STOP_TIMEOUT), is Kafka at %s "
             "reachable? not committed: %s; exiting %d, the next owner of these partitions "
             "reads them again",
             self._timeout,

@@ -71,7 +71,7 @@ def test_a_stop_past_its_timeout_logs_what_is_not_committed_and_exits_1() -> Non
 
     assert done.returncode == EXIT_NOT_COMMITTED, done.stderr
     [line] = [line for line in done.stderr.splitlines() if "level=ERROR" in line]
-    assert "stop timed out after 0s (STREAMS_WORKER_STOP_TIMEOUT)" in line
+    assert "stop timed out after 0.5s (STREAMS_WORKER_STOP_TIMEOUT)" in line
     assert "Kafka at 127.0.0.1:1" in line
     assert "not committed: legacy.public.wells[3]@10..12" in line
 
