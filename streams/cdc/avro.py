@@ -1,12 +1,15 @@
 """Debezium records written by an Avro converter -> the same decoded events as JSON.
 
-Two framings name the writer schema (both are read):
+Three framings name the writer schema (all are read):
 
 - Confluent's wire format: magic byte 0, a 4-byte big-endian schema id, then the Avro
   body. Apicurio's converter writes it with `as-confluent` (its id is the content id,
   what the registry's Confluent-compatible API serves under /schemas/ids/<id>).
-- Apicurio's header format: the body alone, the id in the record header
-  `apicurio.<key|value>.globalId` (or `.contentId`) as an 8-byte big-endian long.
+- Apicurio's default: magic byte 0 and an 8-byte global id. The bytes cannot tell it
+  from Confluent's, so the reader is told which (`id_bytes`, STREAMS_SCHEMA_ID_BYTES).
+- Apicurio's header format (its Kafka serializer with headers enabled): the body alone,
+  the id in the record header `apicurio.<key|value>.globalId` (or `.contentId`) as an
+  8-byte big-endian long. A header, when present, wins.
 
 The body is read with the writer schema alone (fastavro), then turned into what Kafka's
 JsonConverter would have written for the same Connect record (a {schema, payload}
@@ -71,21 +74,23 @@ class WriterSchema:
 # -- framing ----------------------------------------------------------------------------
 
 
-def frame(data: bytes, headers: Headers, part: str) -> tuple[SchemaRef, bytes]:
-    """The schema reference and the Avro body of a record's key or value."""
+def frame(data: bytes, headers: Headers, part: str, id_bytes: int = 4) -> tuple[SchemaRef, bytes]:
+    """The schema reference and the Avro body of a record's key or value; `id_bytes` is
+    the width of the id after the magic byte (4: Confluent's content id, 8: a global id)."""
     for kind in (IdKind.GLOBAL, IdKind.CONTENT):
         header = _header(headers, _ID_HEADER.format(part=part, kind=kind))
         if header is not None:
             if len(header) != 8:
                 raise DecodeError(f"header apicurio.{part}.{kind} is not an 8-byte id")
             return SchemaRef(kind, int.from_bytes(header, "big", signed=True)), data
-    if len(data) < 5 or data[0] != MAGIC:
+    if len(data) < 1 + id_bytes or data[0] != MAGIC:
         raise DecodeError(
-            f"the record {part} is not Avro in Confluent's wire format (magic byte 0 and a "
-            "4-byte schema id) and has no apicurio id header; is this topic JSON? set "
+            f"the record {part} is not Avro framed by magic byte 0 and a {id_bytes}-byte "
+            "schema id, and has no apicurio id header; is this topic JSON? set "
             "STREAMS_CDC_FORMAT=json, or check the connector's converter"
         )
-    return SchemaRef(IdKind.CONTENT, int.from_bytes(data[1:5], "big")), data[5:]
+    kind = IdKind.GLOBAL if id_bytes == 8 else IdKind.CONTENT
+    return SchemaRef(kind, int.from_bytes(data[1 : 1 + id_bytes], "big")), data[1 + id_bytes :]
 
 
 def _header(headers: Headers, name: str) -> bytes | None:
@@ -284,7 +289,11 @@ class AvroDecoder:
         *,
         placeholder: str = DEFAULT_PLACEHOLDER,
         on_new_schema: NewSchema | None = None,
+        id_bytes: int = 4,
     ) -> None:
+        if id_bytes not in (4, 8):
+            raise ValueError(f"id_bytes is 4 or 8, not {id_bytes}")
+        self._id_bytes = id_bytes
         self._source = source
         self._json = Decoder(column_types, placeholder=placeholder)
         self._writers: dict[SchemaRef, WriterSchema] = {}
@@ -303,7 +312,7 @@ class AvroDecoder:
     def _document(self, record: CdcRecord, data: bytes | None, part: str) -> Any:
         if data is None:
             return None
-        ref, body = frame(data, record.headers, part)
+        ref, body = frame(data, record.headers, part, self._id_bytes)
         return read(self._writer(ref, record.topic, part), body)
 
     def _writer(self, ref: SchemaRef, topic: str, part: str) -> WriterSchema:

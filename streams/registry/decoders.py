@@ -36,7 +36,12 @@ def record_decoder(
     if settings.cdc_format == "json":
         return Decoder(types)
     client = RegistryClient(settings.schema_registry_url, timeout=settings.schema_registry_timeout)
-    return AvroDecoder(client, types, on_new_schema=UnmappedColumns(mappings, report_unmapped))
+    return AvroDecoder(
+        client,
+        types,
+        on_new_schema=UnmappedColumns(mappings, report_unmapped),
+        id_bytes=settings.schema_id_bytes,
+    )
 
 
 __all__ = ["log_unmapped", "record_decoder"]

@@ -135,6 +135,12 @@ def test_confluent_framing_names_the_content_id() -> None:
     assert body == b"rest"
 
 
+def test_apicurio_default_framing_names_an_8_byte_global_id() -> None:
+    ref, body = frame(b"\x00" + (7).to_bytes(8, "big") + b"rest", (), "value", id_bytes=8)
+    assert ref == SchemaRef(IdKind.GLOBAL, 7)
+    assert body == b"rest"
+
+
 def test_apicurio_header_names_the_global_id_and_the_body_is_bare() -> None:
     headers = (("apicurio.value.globalId", (7).to_bytes(8, "big")),)
     ref, body = frame(b"\x02abc", headers, "value")

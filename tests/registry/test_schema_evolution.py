@@ -9,27 +9,22 @@ the shared basins table would change every other worker's events.
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
-import psycopg
 import pytest
-from confluent_kafka.admin import AdminClient
 
 from streams.cdc import CdcRecord, loads
 from streams.config import Settings
 from streams.mapping import identity, load_mappings
 from streams.ops.worker_process import WorkerProcess
 from streams.stack import _connect_rest as rest
-from streams.stack import avro
-from streams.stack.postgres import OWNER_GROUP
 from tests._own_worker import as_env, own_topics
 from tests.registry._kafka import read_records
+from tests.registry._own_table import avro_connector, clean_up, mapping_dir, sql
 
 pytestmark = pytest.mark.stack
 
@@ -44,73 +39,19 @@ class Evolution:
     worker: WorkerProcess
 
 
-def _admin_dsn(settings: Settings) -> str:
-    return (
-        f"host={settings.pg_host} port={settings.pg_port} dbname={settings.pg_database} "
-        f"user=postgres password={settings.pg_admin_password.get_secret_value()}"
-    )
-
-
-def _sql(settings: Settings, *statements: str) -> None:
-    with psycopg.connect(_admin_dsn(settings), autocommit=True) as conn:
-        conn.execute(f"SET ROLE {OWNER_GROUP}")
-        for statement in statements:
-            conn.execute(statement)
-
-
-def _mapping_dir(folder: Path, table: str) -> Path:
-    text = (Path(__file__).parents[2] / "mappings" / "basins.toml").read_text()
-    (folder / f"{table}.toml").write_text(text.replace('table = "basins"', f'table = "{table}"'))
-    return folder
-
-
-def _connector(settings: Settings, ident: str) -> tuple[str, dict[str, str]]:
-    _, config = rest.load_connector(avro.CONNECTOR_FILE, settings)
-    config |= {
-        "topic.prefix": ident,
-        "slot.name": ident,
-        "publication.name": ident,
-        "table.include.list": f"public.{ident}",
-    }
-    return f"avro-evolution-{ident}", config
-
-
-def _clean_up(settings: Settings, name: str, ident: str) -> None:
-    rest.remove_connector(settings.connect_url, name)
-    with psycopg.connect(_admin_dsn(settings), autocommit=True) as conn:
-        deadline = time.monotonic() + 60
-        while conn.execute(
-            "SELECT 1 FROM pg_replication_slots WHERE slot_name = %s AND active", (ident,)
-        ).fetchone():
-            assert time.monotonic() < deadline, f"slot {ident} stays active"
-            time.sleep(0.5)
-        conn.execute(
-            "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots "
-            "WHERE slot_name = %s",
-            (ident,),
-        )
-        conn.execute(f"DROP PUBLICATION IF EXISTS {ident}")
-        conn.execute(f"DROP TABLE IF EXISTS {ident}")
-    admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
-    topics = [f"{ident}.public.{ident}", f"__debezium-heartbeat.{ident}"]
-    present = [t for t in topics if t in admin.list_topics(timeout=10).topics]
-    for done in admin.delete_topics(present).values() if present else ():
-        done.result(30)
-
-
 @pytest.fixture(scope="module")
 def evolution(
     avro_stack: Settings, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Evolution]:
     ident = f"evo_{uuid.uuid4().hex[:8]}"
-    _sql(
+    sql(
         avro_stack,
         f"CREATE TABLE {ident} (LIKE basins INCLUDING ALL)",
         f"INSERT INTO {ident} (tenant, code, name, area_km2) VALUES "
         f"('{TENANT}', 'E-1', 'one', 1.5)",
     )
-    name, config = _connector(avro_stack, ident)
-    folder = _mapping_dir(tmp_path_factory.mktemp("mappings"), ident)
+    name, config = avro_connector(avro_stack, ident)
+    folder = mapping_dir(tmp_path_factory.mktemp("mappings"), ident)
     fields = {
         **own_topics("avro", ident),
         "cdc_format": "avro",
@@ -132,7 +73,7 @@ def evolution(
         yield Evolution(settings, ident, thing, worker)
     finally:
         worker.stop()
-        _clean_up(avro_stack, name, ident)
+        clean_up(avro_stack, name, ident)
 
 
 def _commands(evo: Evolution, count: int) -> list[dict[str, Any]]:
@@ -167,7 +108,7 @@ def test_a_nullable_column_added_keeps_mapped_fields_flowing_and_is_reported_onc
 ) -> None:
     table = evolution.table
     assert _name_of(_commands(evolution, 1)[0]) == "one"
-    _sql(
+    sql(
         evolution.settings,
         f"ALTER TABLE {table} ADD COLUMN note text",
         f"UPDATE {table} SET name = 'two', note = 'n1'",
@@ -183,7 +124,7 @@ def test_a_nullable_column_added_keeps_mapped_fields_flowing_and_is_reported_onc
 
 def test_a_widened_numeric_keeps_its_exact_value(evolution: Evolution) -> None:
     table = evolution.table
-    _sql(
+    sql(
         evolution.settings,
         # Precision 14 -> 20 at the mapping's scale of 3 (more decimals than the mapping's
         # scale would be a mapping error: the way back could not write them).
@@ -199,7 +140,7 @@ def test_a_rename_through_add_and_drop_keeps_flowing_and_reports_the_new_column(
     evolution: Evolution,
 ) -> None:
     table = evolution.table
-    _sql(
+    sql(
         evolution.settings,
         f"ALTER TABLE {table} ADD COLUMN remark text",
         f"UPDATE {table} SET remark = note",
@@ -218,7 +159,7 @@ def test_an_incompatible_change_of_a_mapped_column_is_a_dead_letter_with_the_rea
     evolution: Evolution,
 ) -> None:
     table = evolution.table
-    _sql(
+    sql(
         evolution.settings,
         f"ALTER TABLE {table} ALTER COLUMN name TYPE integer USING length(name)",
         f"UPDATE {table} SET name = 7",
