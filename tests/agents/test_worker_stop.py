@@ -134,14 +134,17 @@ def test_sigterm_with_kafka_gone_exits_1_within_the_timeout_naming_the_cause(
     }
     worker = WorkerProcess(tmp_path / "worker.log", env)
     worker.start()
-    _wait_member(own_kafka, topics["consumer_group"])
-
-    kafka.down(own_kafka)
-    # SIGTERM once the worker has found Kafka gone. Whether its stop then hangs depends
-    # on where aiokafka's fetcher is (a fetch waiting to retry is waited for, for ever);
-    # either way the stop ends within the bound.
-    _wait_for_text(worker, "Connect call failed")
-    code = worker.stop(signal.SIGTERM, timeout=STOP_TIMEOUT + 30)
+    try:
+        _wait_member(own_kafka, topics["consumer_group"])
+        kafka.down(own_kafka)
+        # SIGTERM once the worker has found Kafka gone. Whether its stop then hangs
+        # depends on where aiokafka's fetcher is (a fetch waiting to retry is waited for,
+        # for ever); either way the stop ends within the bound.
+        _wait_for_text(worker, "Connect call failed")
+        code = worker.stop(signal.SIGTERM, timeout=STOP_TIMEOUT + 30)
+    finally:
+        if worker.alive():
+            worker.stop(signal.SIGKILL)
 
     log = worker.log_file.read_text()
     if code == 0:
