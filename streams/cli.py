@@ -14,6 +14,7 @@ from typer.core import TyperCommand
 from streams import logs
 from streams.config import get_settings
 from streams.errors import ConfigError, StreamsError
+from streams.state.phase import Phase
 
 app = typer.Typer(
     help="ditto-streams: sync a legacy PostgreSQL estate with Eclipse Ditto twins.",
@@ -29,10 +30,18 @@ ditto_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(ditto_app, name="ditto")
+phase_app = typer.Typer(
+    help="The migration phase every worker obeys: legacy-primary, dual-write, ditto-primary, "
+    "cutover (README: Migration phases and the rollback plan).",
+    no_args_is_help=True,
+)
+app.add_typer(phase_app, name="phase")
 
 PartsOption = Annotated[
     list[str] | None,
-    typer.Option("--only", help="Limit to these parts: postgres, kafka, connect, models, ditto."),
+    typer.Option(
+        "--only", help="Limit to these parts: postgres, kafka, connect, models, ditto, avro."
+    ),
 ]
 
 
@@ -175,17 +184,42 @@ class _MapCommand(TyperCommand):
 @app.command("map", cls=_MapCommand)
 def map_rows(
     table: Annotated[str, typer.Option(help="Table whose mapping to use, e.g. wells.")],
+    input_format: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            help="json (the default, or STREAMS_CDC_FORMAT) or avro: one {key, value} object "
+            "a line, the record's bytes in base64, schemas from --registry.",
+        ),
+    ] = None,
+    registry: Annotated[
+        str | None,
+        typer.Option(help="Schema registry URL for --format avro; default: the setting."),
+    ] = None,
 ) -> None:
     """Dry-run a mapping: Debezium events or plain row JSON on stdin, one per line;
     prints the Ditto commands (or skip / error lines) as JSON lines. No Kafka needed.
     Exit 1 when any line gave an error line, 0 otherwise."""
     from streams.mapping import mapping_for
     from streams.ops.map_dry_run import DryRun
+    from streams.registry.decoders import record_decoder
     from streams.stack.postgres import SYNC_ORIGIN
 
     settings = get_settings()
+    fmt = input_format or settings.cdc_format
+    if fmt not in ("json", "avro"):
+        raise typer.BadParameter(f"{fmt!r}: give json or avro", param_hint="--format")
+    overrides = {"cdc_format": fmt, "schema_registry_url": registry or settings.schema_registry_url}
+    settings = settings.model_copy(update=overrides)
     mapping = mapping_for(settings.mappings_dir, table)
-    run = DryRun(mapping, models_url=settings.thing_models_url, sync_origin=SYNC_ORIGIN)
+    decoder = record_decoder(settings, {table: mapping})
+    run = DryRun(
+        mapping,
+        models_url=settings.thing_models_url,
+        sync_origin=SYNC_ORIGIN,
+        decoder=decoder,
+        avro=fmt == "avro",
+    )
     # Bytes, so a line that is not UTF-8 becomes its own error line.
     for line in run.run(sys.stdin.buffer):
         typer.echo(line)
@@ -280,6 +314,120 @@ def read(
     raise typer.Exit(0 if result.source else 1)
 
 
+@app.command("validate")
+def validate(
+    table: Annotated[
+        list[str] | None,
+        typer.Option("--table", "-t", help="Table to check (repeatable); default: every mapped."),
+    ] = None,
+    tenant: Annotated[str | None, typer.Option(help="Check only this tenant's rows.")] = None,
+    sample: Annotated[
+        int | None, typer.Option(min=1, help="Check N random rows per table, not all.")
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option(help="Seed of --sample: the same seed picks the same rows.")
+    ] = None,
+    repair: Annotated[
+        bool, typer.Option("--repair", help="Send the commands that fix the wrong twins.")
+    ] = False,
+    concurrency: Annotated[int, typer.Option(min=1, max=64, help="Ditto requests in flight.")] = 8,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Compare every legacy row with its twin in Ditto, field by field through the
+    mappings: counts per table and each differing field. --repair fixes the twins (never
+    the rows). Exit 0 when all agree (after --repair: when every wrong twin was fixed), 1 on
+    any difference, 2 when Postgres or Ditto cannot be reached."""
+    from rich.console import Console
+
+    from streams.mapping import dumps
+    from streams.ops import validate as ops
+    from streams.ops._validate_view import validate_view
+
+    options = ops.Options(tuple(table or ()), tenant, sample, seed, repair, concurrency=concurrency)
+    try:
+        report = ops.validate(get_settings(), options, lambda line: typer.echo(line, err=True))
+    except StreamsError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    if as_json:
+        typer.echo(dumps(report.to_json()))
+    else:
+        console = Console(width=200)
+        for part in validate_view(report):
+            console.print(part)
+    raise typer.Exit(0 if report.ok else 1)
+
+
+@app.command("replay")
+def replay(
+    start: Annotated[
+        str | None,
+        typer.Option(
+            "--from",
+            help="earliest: the whole history; committed (the default): resume from the "
+            "group's committed offsets, the earliest where it has none.",
+        ),
+    ] = None,
+    from_offset: Annotated[
+        int | None, typer.Option(min=0, help="Start at this offset in every partition.")
+    ] = None,
+    from_time: Annotated[
+        str | None, typer.Option(help="Start at the first record at or after this ISO-8601 time.")
+    ] = None,
+    from_snapshot: Annotated[
+        bool,
+        typer.Option(
+            "--from-snapshot",
+            help="Ask Debezium for an incremental snapshot (signal table) and replay it: "
+            "for when the topics no longer hold the history.",
+        ),
+    ] = False,
+    group: Annotated[
+        str | None, typer.Option(help="Consumer group; default: <STREAMS_CONSUMER_GROUP>-replay.")
+    ] = None,
+    tenant: Annotated[
+        list[str] | None, typer.Option(help="Replay only this tenant's twins (repeatable).")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Count what would be sent; send and commit nothing.")
+    ] = False,
+    concurrency: Annotated[int, typer.Option(min=1, max=256, help="Ditto writes in flight.")] = 8,
+    snapshot_timeout: Annotated[
+        float, typer.Option(min=1, help="Seconds --from-snapshot waits for every row.")
+    ] = 600.0,
+) -> None:
+    """The historical migration: re-read the CDC topics into Ditto, in a consumer group of
+    its own (live sync is untouched), up to the end offsets taken at the start. Each twin
+    gets one write of its final state with if-equal: skip, so an unchanged twin gets no new
+    revision; rows the sink wrote (edits made in Ditto) are applied too.
+
+    Safe to interrupt: offsets are committed only once every twin is answered, so the next
+    run (default --from committed) re-reads what was not committed, and twins already
+    written are answered as unchanged. Exit 0 when all went well, 1 when a record or a
+    twin failed (each is a dead letter, listed on stderr), 2 on a usage or stack error."""
+    from streams.ops import replay as ops
+
+    options = ops.ReplayOptions(
+        start=ops.start_of(start, from_offset, from_time, from_snapshot),
+        group=group,
+        dry_run=dry_run,
+        concurrency=concurrency,
+        tenants=tuple(tenant or ()),
+        from_snapshot=from_snapshot,
+        snapshot_timeout=snapshot_timeout,
+    )
+    try:
+        report = ops.replay(get_settings(), options, lambda line: typer.echo(line, err=True))
+    except KeyboardInterrupt:
+        typer.echo("interrupted: nothing committed; run again to resume", err=True)
+        raise typer.Exit(130) from None
+    for line in ops.report_lines(report):
+        typer.echo(line)
+    for failure in report.failures:
+        typer.echo(f"failed: {failure}", err=True)
+    raise typer.Exit(0 if report.ok else 1)
+
+
 def _check_port_free(host: str, port: int) -> None:
     """Fail before Faust starts, which would only log the bind error and hang on."""
     with socket.socket() as probe:
@@ -295,6 +443,42 @@ def _check_port_free(host: str, port: int) -> None:
             raise ConfigError(
                 f"cannot bind {host}:{port} ({exc.strerror}): check STREAMS_WORKER_WEB_BIND"
             ) from exc
+
+
+@phase_app.command("show")
+def phase_show(
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """The phase in force, when and by whom it was set, and what each direction does now."""
+    from streams.mapping import dumps
+    from streams.ops import phase as ops
+
+    status = ops.show(get_settings())
+    for line in [dumps(status.to_json())] if as_json else ops.status_lines(status):
+        typer.echo(line)
+
+
+@phase_app.command("set")
+def phase_set(
+    phase: Annotated[Phase, typer.Argument(help="The phase to move to: one step forward or back.")],
+    reason: Annotated[str, typer.Option(help="Why, kept in the phase record.")] = "",
+    by: Annotated[
+        str | None, typer.Option(help="Who sets it; default: user@host of this shell.")
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Allow a jump of more than one step.")
+    ] = False,
+) -> None:
+    """Move every worker to PHASE: one step forward (legacy-primary, dual-write,
+    ditto-primary, cutover) or one step back, a rollback; a longer jump needs --force."""
+    from streams.ops import phase as ops
+
+    settings = get_settings()
+    record = ops.set_phase(
+        settings, phase, set_by=by or ops.default_actor(), reason=reason, force=force
+    )
+    for line in ops.set_lines(record, settings.phase_topic):
+        typer.echo(line)
 
 
 def main() -> None:

@@ -12,7 +12,7 @@ import re
 import tomllib
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
@@ -67,6 +67,10 @@ class Settings(BaseSettings):
     event_topic: str = Field("ditto.events", description="Ditto outbound connection writes it")
     sink_topic: str = Field("legacy.sink", description="Rows bound for the Postgres sink")
     dead_letter_topic: str = Field("streams.dead-letters", description="Dead-letter topic")
+    phase_topic: str = Field(
+        "streams.phase",
+        description="Compacted one-partition topic holding the migration phase every worker obeys",
+    )
     topic_partitions: int = Field(
         6, ge=1, le=1000, description="Partitions of the topics we create (1 to 1000)"
     )
@@ -84,6 +88,13 @@ class Settings(BaseSettings):
         gt=0,
         le=3600,
         description="Seconds between two refreshes of the lag gauges the worker's /metrics serves",
+    )
+    worker_stop_timeout: float = Field(
+        30.0,
+        gt=0,
+        le=3600,
+        description="Seconds a worker may take to stop on SIGTERM (finish, commit); past "
+        "them it logs what is not committed and exits 1. Keep it below the pod's grace period",
     )
 
     # -- PostgreSQL (the legacy estate) -------------------------------------------------
@@ -124,6 +135,27 @@ class Settings(BaseSettings):
     )
 
     # -- mappings -----------------------------------------------------------------------
+    # -- Avro (Debezium's Avro connector and the schema registry) ------------------------
+    cdc_format: Literal["json", "avro"] = Field(
+        "json",
+        description="What the worker reads: the JSON connector's topics, or the Avro "
+        "connector's (avro_topic_prefix) with schemas from schema_registry_url",
+    )
+    avro_topic_prefix: str = Field(
+        "legacy_avro", description="topic.prefix of the Avro connector (Avro-safe name)"
+    )
+    schema_registry_url: str = Field(
+        "http://127.0.0.1:8081", description="Apicurio Registry base URL (no /apis path)"
+    )
+    schema_id_bytes: Literal[4, 8] = Field(
+        4,
+        description="Width of the schema id after an Avro record's magic byte: 4 (Confluent's "
+        "framing, what the stack's Avro connector writes) or 8 (Apicurio's default, a global id)",
+    )
+    schema_registry_timeout: float = Field(
+        5.0, gt=0, le=300, description="Seconds one schema fetch from the registry may take"
+    )
+
     mappings_dir: Path = Field(
         PROJECT_ROOT / "mappings", description="Folder of mapping files, one per table"
     )

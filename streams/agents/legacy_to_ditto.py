@@ -9,18 +9,30 @@ Thin glue: the work is streams.state.legacy_flow. Guarantees defended here:
    its dead letter) are in Kafka before the record counts as done: at-least-once, and
    the per-key state makes a redelivery a no-op.
 4. No exception leaves the agent: a crashed Faust agent stalls its partitions silently.
+5. A phase that does not sync legacy -> Ditto (cutover) makes a row's change a dead
+   letter, and the key's state is not stored; a row edit that crossed a twin edit is
+   settled by the phase's winner (streams.state.phased, streams.state.conflict).
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import Any
 
 import faust
 
 from streams.agents import metrics
+from streams.agents._cross_partition import CrossPartition
 from streams.agents._sending import check_size, send_dead_letter, with_retries
 from streams.agents.app import raw_topic
+from streams.agents.phase import (
+    CROSSINGS_TABLE,
+    WRITTEN_TABLE,
+    FixedPhase,
+    PhaseSource,
+    report_conflicts,
+)
 from streams.cdc import CdcRecord
 from streams.config import Settings
 from streams.ditto.protocol import encode
@@ -28,8 +40,10 @@ from streams.errors import DataError
 from streams.kafka.admin import source_partitions
 from streams.kafka.topics import cdc_topic
 from streams.mapping import load_mappings
+from streams.registry.decoders import log_unmapped, record_decoder
 from streams.stack.postgres import SYNC_ORIGIN
 from streams.state.legacy_flow import Commands, LegacyFlow
+from streams.state.phased import LegacyConflicts, legacy_outcome
 
 log = logging.getLogger(__name__)
 
@@ -37,9 +51,15 @@ AGENT = "legacy-to-ditto"
 DITTO_CONTENT_TYPE = b"application/vnd.eclipse.ditto+json"
 
 
-def register(app: faust.App, settings: Settings) -> Any:
+def register(app: faust.App, settings: Settings, phase: PhaseSource | None = None) -> Any:
+    phases = phase or FixedPhase()
     mappings = load_mappings(settings.mappings_dir)
-    flow = LegacyFlow(mappings, models_url=settings.thing_models_url, sync_origin=SYNC_ORIGIN)
+    flow = LegacyFlow(
+        mappings,
+        models_url=settings.thing_models_url,
+        sync_origin=SYNC_ORIGIN,
+        decoder=record_decoder(settings, mappings, report_unmapped=_report_unmapped),
+    )
     sources = raw_topic(
         app,
         *(cdc_topic(settings, table) for table in sorted(mappings)),
@@ -51,6 +71,8 @@ def register(app: faust.App, settings: Settings) -> Any:
     partitions = source_partitions(settings.kafka_bootstrap, sources.topics)
     states = app.Table("cdc-key-state", partitions=partitions)
     owners = app.Table("thing-id-owner", partitions=partitions)
+    crossings = app.Table(CROSSINGS_TABLE, partitions=partitions)
+    conflicts = LegacyConflicts(mappings, CrossPartition(app, WRITTEN_TABLE), crossings)
 
     async def handle(event: Any) -> None:
         message = event.message
@@ -63,7 +85,8 @@ def register(app: faust.App, settings: Settings) -> Any:
             offset=message.offset,
             headers=tuple(message.headers or ()),
         )
-        outcome = flow.process(record, states, owners)
+        outcome, found = legacy_outcome(flow, record, states, owners, phases.timeline, conflicts)
+        report_conflicts(AGENT, found, str(record.origin))
         if not isinstance(outcome, Commands):
             metrics.count_skip(AGENT, outcome.kind)
             log.debug(
@@ -88,7 +111,8 @@ def register(app: faust.App, settings: Settings) -> Any:
         async for event in stream.events():
             metrics.EVENTS_IN.labels(AGENT).inc()
             try:
-                await handle(event)
+                # A registry that is away leaves the record waiting (Avro), never dead.
+                await with_retries(AGENT, "registry", functools.partial(handle, event))
             except Exception as exc:  # a bug must not stall the partition: dead-letter it
                 if not isinstance(exc, DataError):
                     log.exception(
@@ -106,6 +130,11 @@ def register(app: faust.App, settings: Settings) -> Any:
                 )
 
     return legacy_to_ditto
+
+
+def _report_unmapped(table: str, column: str) -> None:
+    log_unmapped(table, column)
+    metrics.UNMAPPED_COLUMNS.labels(table, column).inc()
 
 
 async def _send_command(topic: Any, thing_id: str, command: dict[str, Any]) -> None:

@@ -55,6 +55,12 @@ UNMAPPED_PATHS = Counter(
     ["agent", "table"],
     registry=REGISTRY,
 )
+UNMAPPED_COLUMNS = Counter(
+    "streams_unmapped_columns",
+    "Columns a schema change added that no mapping names (each counted once per worker)",
+    ["table", "column"],
+    registry=REGISTRY,
+)
 SINK_BATCH_SIZE = Histogram(
     "streams_sink_batch_size",
     "Rows per Postgres sink transaction",
@@ -120,3 +126,24 @@ def publish_lag(group: str, lags: Iterable[_Lag]) -> None:
         CONSUMER_LAG.labels(*labels).set(lag.lag)
         if lag.lag_seconds is not None:
             CONSUMER_LAG_SECONDS.labels(*labels).set(lag.lag_seconds)
+
+
+PHASE = Gauge(
+    "streams_phase",
+    "The migration phase this worker obeys: 1 for the phase in force, 0 for the others",
+    ["phase"],
+    registry=REGISTRY,
+)
+
+
+def publish_phase(current: str, phases: Iterable[str]) -> None:
+    for phase in phases:
+        PHASE.labels(phase).set(1 if phase == current else 0)
+
+
+CONFLICTS = Counter(
+    "streams_conflicts",
+    "Columns a row edit and a twin edit changed each before seeing the other, by winner",
+    ["winner"],
+    registry=REGISTRY,
+)

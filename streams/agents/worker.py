@@ -14,9 +14,12 @@ from streams.agents import (
     lag_gauges,
     legacy_to_ditto,
     metrics,
+    phase,
     postgres_sink,
+    rebalance,
 )
 from streams.agents.app import create_app
+from streams.agents.stop import BoundedWorker
 from streams.config import Settings
 from streams.kafka.admin import ensure_topics
 from streams.kafka.topics import owned_topics
@@ -30,12 +33,15 @@ PROMETHEUS_TEXT = "text/plain; version=0.0.4"
 def build(settings: Settings, web_port: int | None = None) -> faust.App:
     ensure_topics(settings.kafka_bootstrap, owned_topics(settings))
     app = create_app(settings, web_port=web_port)
+    # Known before any agent runs; the agents read it for every record.
+    phases = phase.follow(settings)
     # The legacy agent first: the way back reads the thing-id claims it keeps.
-    legacy_to_ditto.register(app, settings)
-    ditto_to_legacy.register(app, settings)
+    legacy_to_ditto.register(app, settings, phases)
+    ditto_to_legacy.register(app, settings, phases)
     postgres_sink.register(app, settings)
     ditto_replies.register(app, settings)
     lag_gauges.register(app, settings)
+    rebalance.register(app)
     _pages(app)
     return app
 
@@ -51,7 +57,13 @@ def _pages(app: faust.App) -> None:
 
 
 def run(settings: Settings, web_port: int | None = None, loglevel: str = "info") -> None:
-    """Run until SIGTERM/SIGINT; Faust then stops the agents and commits what they did."""
+    """Run until SIGTERM/SIGINT; Faust then stops the agents and commits what they did,
+    within settings.worker_stop_timeout (streams.agents.stop)."""
     app = build(settings, web_port)
-    worker = faust.Worker(app, loglevel=loglevel)
+    worker = BoundedWorker(
+        app,
+        stop_timeout=settings.worker_stop_timeout,
+        bootstrap=settings.kafka_bootstrap,
+        loglevel=loglevel,
+    )
     worker.execute_from_commandline()
