@@ -44,6 +44,7 @@ from streams.registry.decoders import log_unmapped, record_decoder
 from streams.stack.postgres import SYNC_ORIGIN
 from streams.state.legacy_flow import Commands, LegacyFlow
 from streams.state.phased import LegacyConflicts, legacy_outcome
+from streams.state.staged import Staged
 
 log = logging.getLogger(__name__)
 
@@ -85,9 +86,16 @@ def register(app: faust.App, settings: Settings, phase: PhaseSource | None = Non
             offset=message.offset,
             headers=tuple(message.headers or ()),
         )
-        outcome, found = legacy_outcome(flow, record, states, owners, phases.timeline, conflicts)
+        # The key's new state reaches its changelog only after the commands are queued
+        # in the producer: a crash in between then costs a duplicate, which the gates
+        # absorb, rather than a restored state that drops the redelivery as already sent.
+        after_send = Staged(states)
+        outcome, found = legacy_outcome(
+            flow, record, after_send, owners, phases.timeline, conflicts
+        )
         report_conflicts(AGENT, found, str(record.origin))
         if not isinstance(outcome, Commands):
+            after_send.commit()
             metrics.count_skip(AGENT, outcome.kind)
             log.debug(
                 "skip kind=%s thing=%s origin=%s reason=%s",
@@ -99,6 +107,7 @@ def register(app: faust.App, settings: Settings, phase: PhaseSource | None = Non
             return
         for command in outcome.commands:
             await _send_command(commands, outcome.thing_id, command)
+        after_send.commit()
         log.debug(
             "sent thing=%s origin=%s commands=%d",
             outcome.thing_id,
