@@ -23,12 +23,14 @@ IMAGES = {
     "gateway": "eclipse/ditto-gateway:3.6.9",
     "nginx": "nginx:1.27",
     "models": "python:3.12-slim-bookworm",
+    "registry": "apicurio/apicurio-registry-mem:2.4.2.",
 }
 ONE_SHOT = {"seed", "register-connector", "ditto-bootstrap", "tests"}
 # Settings that differ on purpose: the containers reach each other by service name.
 ADDRESSES = {"STREAMS_KAFKA_BOOTSTRAP", "STREAMS_CONNECT_URL", "STREAMS_PG_HOST",
              "STREAMS_PG_PORT", "STREAMS_DITTO_URL", "STREAMS_STACK_EXTERNAL",
-             "STREAMS_WORKER_WEB_BIND", "STREAMS_THING_MODELS_URL"}  # fmt: skip
+             "STREAMS_WORKER_WEB_BIND", "STREAMS_THING_MODELS_URL",
+             "STREAMS_SCHEMA_REGISTRY_URL"}  # fmt: skip
 
 
 MACHINE_SPECIFIC = {"log.dirs", "controller.quorum.voters"}
