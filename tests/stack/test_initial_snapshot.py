@@ -29,14 +29,16 @@ def _key(event: Event, columns: tuple[str, ...]) -> tuple[object, ...]:
 def _replay(
     events: list[Event], columns: tuple[str, ...]
 ) -> tuple[list[tuple[object, ...]], set[tuple[object, ...]]]:
-    """The keys of the snapshot reads, and the key set after applying every later change."""
+    """The keys of the initial snapshot's reads, and the key set after every later change."""
     reads: list[tuple[object, ...]] = []
     live: set[tuple[object, ...]] = set()
     for event in events:
         if event.value is None:
             continue  # a tombstone follows its delete, which already removed the key
         op, key = event.payload["op"], _key(event, columns)
-        if op == "r":
+        # An incremental snapshot (`streams replay --from-snapshot`) reads rows as op=r
+        # too; only the connector's initial snapshot is counted here.
+        if op == "r" and event.payload["source"].get("snapshot") != "incremental":
             reads.append(key)
         if op in ("r", "c", "u"):
             live.add(key)
@@ -113,4 +115,5 @@ def test_snapshot_has_one_read_event_per_row(cdc_stack: Settings, table: str) ->
         "first_in_data_collection",
         "last_in_data_collection",
         "last",
+        "incremental",
     }
