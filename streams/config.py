@@ -13,6 +13,7 @@ import tomllib
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
@@ -74,7 +75,9 @@ class Settings(BaseSettings):
     topic_partitions: int = Field(
         6, ge=1, le=1000, description="Partitions of the topics we create (1 to 1000)"
     )
-    consumer_group: str = Field("ditto-streams", description="Faust app id = consumer group")
+    consumer_group: str = Field(
+        "ditto-streams", min_length=1, description="Faust app id = consumer group"
+    )
     worker_data_dir: Path = Field(
         Path(".stack/workers"), description="Where each worker keeps its RocksDB table stores"
     )
@@ -173,6 +176,26 @@ class Settings(BaseSettings):
                     "commas, e.g. 127.0.0.1:9092,10.0.0.2:9092"
                 )
         return ",".join(brokers)
+
+    @field_validator("connect_url", "ditto_url", "schema_registry_url", "thing_models_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        """A typo here must fail at start, not look like the peer being down later."""
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(
+                f"{value!r} is not an http(s) URL; give one such as http://127.0.0.1:8080"
+            )
+        if parts.username or parts.password:
+            raise ValueError(
+                "a URL must not carry credentials (they would end up in messages); set the "
+                "user and password settings instead"
+            )
+        try:
+            parts.port  # noqa: B018 - raises on a port out of range
+        except ValueError as exc:
+            raise ValueError(f"{value!r}: {exc}") from None
+        return value.rstrip("/") if parts.path in ("", "/") else value
 
     @property
     def pg_dsn(self) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -46,3 +47,32 @@ def test_a_bootstrap_that_is_not_a_host_port_list_names_the_form(bootstrap: str)
 )
 def test_host_port_lists_are_accepted(bootstrap: str, kept: str) -> None:
     assert Settings(kafka_bootstrap=bootstrap).kafka_bootstrap == kept
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("notaurl", "is not an http(s) URL"),
+        ("ftp://127.0.0.1:21", "is not an http(s) URL"),
+        ("http://", "is not an http(s) URL"),
+        ("http://user:secret@127.0.0.1:8080", "must not carry credentials"),
+        ("http://127.0.0.1:99999", "out of range"),
+    ],
+)
+def test_a_url_setting_that_cannot_work_is_refused_at_start(url: str, says: str) -> None:
+    for field in ("connect_url", "ditto_url", "schema_registry_url", "thing_models_url"):
+        with pytest.raises(ValidationError, match=re.escape(says)):
+            Settings(**{field: url})
+
+
+def test_a_url_keeps_its_path_and_loses_a_bare_trailing_slash() -> None:
+    settings = Settings(ditto_url="http://ditto:8080/", thing_models_url="http://m:1/models")
+    assert (settings.ditto_url, settings.thing_models_url) == (
+        "http://ditto:8080",
+        "http://m:1/models",
+    )
+
+
+def test_an_empty_consumer_group_is_refused() -> None:
+    with pytest.raises(ValidationError, match="consumer_group"):
+        Settings(consumer_group="")
