@@ -23,7 +23,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 if [ ! -x /usr/lib/jvm/temurin-25-jdk-amd64/bin/java ]; then
-  say "Temurin 25 not found: Ditto 3.9 needs Java 25 (set STREAMS_DITTO_JAVA_HOME)"
+  say "Temurin 25 not found: the Ditto stand-in runs on it (install it, or point STREAMS_DITTO_JAVA_HOME at the JDK to use)"
 fi
 
 if [ ! -x .venv/bin/python ]; then
