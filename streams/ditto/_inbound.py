@@ -105,10 +105,19 @@ class TwinChange:
         return self.headers.get(name.lower())
 
 
-def _revision(raw: Any) -> int:
-    if isinstance(raw, int) and not isinstance(raw, bool) and raw >= 0:
+# Ditto counts revisions in a Java long, and the sink stores them in a bigint: a number
+# beyond it is no revision Ditto made, and letting it through would move the revision
+# gate past every real event of the thing.
+MAX_REVISION = 2**63 - 1
+
+
+def revision_of(raw: Any, what: str) -> int:
+    """`raw` as a revision (0 .. MAX_REVISION), or a DecodeError naming `what`."""
+    if isinstance(raw, int) and not isinstance(raw, bool) and 0 <= raw <= MAX_REVISION:
         return raw
-    raise DecodeError(f"event revision must be a non-negative integer, got {raw!r}")
+    raise DecodeError(
+        f"{what} must be an integer from 0 to {MAX_REVISION} (a Java long), got {raw!r}"
+    )
 
 
 def _path(raw: Any) -> str:
@@ -141,7 +150,7 @@ def parse_event(message: Mapping[str, Any]) -> TwinChange:
         feature_id=feature_id,
         value=message.get("value"),
         has_value="value" in message,
-        revision=_revision(message.get("revision")),
+        revision=revision_of(message.get("revision"), "event revision"),
         timestamp=None
         if stamp is None
         else parse_timestamp(stamp, "event timestamp", truncate=True),
@@ -205,6 +214,7 @@ def parse_inbound(message: Mapping[str, Any]) -> TwinChange | Reply:
 
 
 __all__ = [
+    "MAX_REVISION",
     "EventAction",
     "Reply",
     "Resource",
@@ -214,4 +224,5 @@ __all__ = [
     "parse_event",
     "parse_inbound",
     "parse_reply",
+    "revision_of",
 ]

@@ -22,6 +22,7 @@ from typing import Any
 
 from streams.cdc import loads
 from streams.ditto._inbound import (
+    MAX_REVISION,
     EventAction,
     Reply,
     Resource,
@@ -30,6 +31,7 @@ from streams.ditto._inbound import (
     parse_event,
     parse_inbound,
     parse_reply,
+    revision_of,
 )
 from streams.ditto._topic import parse_topic, thing_topic
 from streams.errors import DecodeError
@@ -137,6 +139,7 @@ def decode(data: bytes | str) -> Message:
 
 
 __all__ = [
+    "MAX_REVISION",
     "MERGE_PATCH",
     "ORIGIN_HEADER",
     "ORIGIN_LEGACY",
@@ -161,5 +164,6 @@ __all__ = [
     "parse_event",
     "parse_inbound",
     "parse_reply",
+    "revision_of",
     "thing_id_of",
 ]

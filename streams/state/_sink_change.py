@@ -21,6 +21,7 @@ from enum import StrEnum
 from typing import Any
 
 from streams.cdc import loads, parse_date, parse_timestamp
+from streams.ditto.protocol import revision_of
 from streams.errors import DecodeError, MappingError
 from streams.mapping import dumps
 
@@ -87,7 +88,7 @@ class SinkChange:
             table=_text(doc, "table"),
             op=_op(doc.get("op")),
             key=_typed(_object(doc, "key"), types),
-            revision=_revision(doc.get("revision")),
+            revision=revision_of(doc.get("revision"), "sink record revision"),
             thing_id=_text(doc, "thingId"),
             columns=_typed(_object(doc, "columns", required=False), types),
             correlation_id=None if doc.get("correlationId") is None else str(doc["correlationId"]),
@@ -158,12 +159,6 @@ def _op(raw: Any) -> SinkOp:
         return SinkOp(raw)
     except ValueError as exc:
         raise DecodeError(f"sink record op must be upsert or delete, got {raw!r}") from exc
-
-
-def _revision(raw: Any) -> int:
-    if isinstance(raw, int) and not isinstance(raw, bool) and raw >= 0:
-        return raw
-    raise DecodeError(f"sink record revision must be a non-negative integer, got {raw!r}")
 
 
 __all__ = ["SinkChange", "SinkOp"]

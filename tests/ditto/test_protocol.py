@@ -127,6 +127,9 @@ def test_event_fields(action: str) -> None:
     [
         (event("modified", "/", {}, revision="18"), "revision"),
         (event("modified", "/", {}, revision=None), "revision"),
+        (event("modified", "/", {}, revision=10**30), "from 0 to 9223372036854775807"),
+        (event("modified", "/", {}, revision=2**63), "a Java long"),
+        (event("modified", "/", {}, revision=-1), "revision"),
         (event("modified", "/nowhere", {}), "names no part"),
         (event("modified", "/features/f/junk", {}), "no part of a feature"),
         (event("modified", "attributes", {}), "JSON pointer"),
@@ -145,6 +148,10 @@ def test_event_fields(action: str) -> None:
 def test_bad_events_say_what_is_wrong(message: dict[str, Any], words: str) -> None:
     with pytest.raises(DecodeError, match=words):
         p.parse_event(message)
+
+
+def test_the_largest_java_long_is_a_revision() -> None:
+    assert p.parse_event(event("modified", "/", {}, revision=2**63 - 1)).revision == 2**63 - 1
 
 
 def test_decode_rejects_non_objects() -> None:

@@ -58,6 +58,11 @@ def test_delete_has_no_columns() -> None:
         ('{"table":"wells","op":"merge","key":{"a":1},"revision":1,"thingId":"a:b"}', "op"),
         ('{"table":"wells","op":"upsert","key":{},"revision":1,"thingId":"a:b"}', "is empty"),
         ('{"table":"wells","op":"upsert","key":{"a":1},"revision":-2,"thingId":"a:b"}', "revision"),
+        (
+            '{"table":"wells","op":"upsert","key":{"a":1},"revision":9223372036854775808,'
+            '"thingId":"a:b"}',
+            "a Java long",
+        ),
         ('{"table":"","op":"upsert","key":{"a":1},"revision":1,"thingId":"a:b"}', "'table'"),
         (
             '{"table":"w","op":"upsert","key":{"a":1},"revision":1,"thingId":"a:b",'

@@ -270,6 +270,16 @@ def test_out_of_order_older_revision_is_dropped() -> None:
     assert "6 <= last applied 7" in late.reason
 
 
+def test_a_revision_beyond_a_java_long_is_refused_before_the_gate_moves() -> None:
+    revisions: dict[str, Any] = known(3)
+    huge = event(WELL, "modified", "/attributes/name", "N", revision=10**30)
+    with pytest.raises(DecodeError, match="Java long"):
+        FLOW.process(huge, revisions, {})
+    assert revisions == known(3)
+    later = write(event(WELL, "modified", "/attributes/name", "M", revision=4), revisions)
+    assert later.change.revision == 4
+
+
 def test_gap_is_reported() -> None:
     out = write(event(WELL, "modified", "/attributes/name", "N", revision=6), known(3))
     assert out.missed == 2
@@ -411,7 +421,7 @@ def test_policy_change_is_not_a_row_change_and_not_reported() -> None:
             "not a twin event",
         ),
         (event(WELL, "modified", "/attributes/name", revision=2), "has no value"),
-        (event(WELL, "merged", "/", {}, revision=-1), "non-negative integer"),
+        (event(WELL, "merged", "/", {}, revision=-1), "integer from 0 to"),
     ],
 )
 def test_bad_records_are_decode_errors(data: bytes, message: str) -> None:
