@@ -132,8 +132,14 @@ def _legacy_row(
     except psycopg.Error as exc:
         raise StackError(
             f"{why_not}, and Postgres at {settings.pg_host}:{settings.pg_port} failed "
-            f"({exc.__class__.__name__}: {exc}): start the stack with `streams stack up`"
+            f"({exc.__class__.__name__}: {exc}): {_pg_fix(exc)}"
         ) from exc
+
+
+def _pg_fix(exc: psycopg.Error) -> str:
+    if "password authentication failed" in str(exc):
+        return "check STREAMS_PG_USER and STREAMS_PG_PASSWORD"
+    return "start the stack with `streams stack up`, or point STREAMS_PG_HOST/PORT at it"
 
 
 def _makes(mapping: TableMapping, row: Mapping[str, Any], thing_id: str) -> bool:

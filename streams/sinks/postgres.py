@@ -211,11 +211,21 @@ def _unavailable(exc: psycopg.Error) -> PostgresUnavailableError:
             "before 17 lets one session hold it: the sink waits for that session's batch"
         )
     if isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError):
-        return PostgresUnavailableError(f"Postgres unavailable or aborted the batch: {exc}")
+        return PostgresUnavailableError(
+            f"Postgres unavailable or aborted the batch: {exc}{_login_hint(exc)}"
+        )
     return PostgresUnavailableError(
         f"Postgres refused the sink's statement ({exc.sqlstate}: {exc}); check the sink "
         "role's grants and the table's definition; the sink retries until then"
     )
+
+
+def _login_hint(exc: psycopg.Error) -> str:
+    """A refused login is a setting to fix, not an outage to wait out."""
+    text = str(exc)
+    if "password authentication failed" in text or ('role "' in text and "does not exist" in text):
+        return "; check STREAMS_PG_USER and STREAMS_PG_PASSWORD (the sink retries until then)"
+    return ""
 
 
 __all__ = ["BatchStats", "PostgresSink", "Rejected"]
