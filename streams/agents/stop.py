@@ -38,13 +38,15 @@ def uncommitted(consumer: Any) -> dict[str, tuple[int | None, int]]:
     committed: Mapping[Any, int | None] = getattr(consumer, "_committed_offset", {})
     try:
         last = {tp: offset for tp, offset in list(read.items()) if offset is not None}
-        for tp, offsets in list(acked.items()):
-            if offsets:
-                last[tp] = max(last.get(tp, offsets[-1]), *offsets)
+        with_acks = {tp for tp, offsets in list(acked.items()) if offsets}
+        for tp in with_acks:
+            last[tp] = max(last.get(tp, acked[tp][-1]), *acked[tp])
         pending: dict[str, tuple[int | None, int]] = {}
         for tp, offset in sorted(last.items()):
             done = committed.get(tp)
-            if done is None or done <= offset:
+            # Faust's read offset starts at the committed one (the next to read) after a
+            # seek, so equal means read only when an acknowledgement says so.
+            if done is None or done < offset or (done == offset and tp in with_acks):
                 pending[f"{tp.topic}[{tp.partition}]"] = (done, offset)
         return pending
     except RuntimeError:  # changed size during the copy: the loop is still moving
@@ -83,8 +85,9 @@ class StopWatch:
     def _expire(self) -> None:
         pending = uncommitted(self._app.consumer) or self._at_signal
         log.error(
-            "stop timed out after %gs (STREAMS_WORKER_STOP_TIMEOUT), is Kafka at %s "
-            "reachable? not committed: %s; exiting %d, the next owner of these partitions "
+            "stop timed out after %gs (STREAMS_WORKER_STOP_TIMEOUT): is Kafka at %s "
+            "reachable, and Postgres, Ditto and the registry (a batch in hand waits for "
+            "them)? not committed: %s; exiting %d, the next owner of these partitions "
             "reads them again",
             self._timeout,
             self._bootstrap,

@@ -50,6 +50,18 @@ def test_uncommitted_names_each_partition_read_past_its_commit() -> None:
     assert describe({}) == "every record read is committed"
 
 
+def test_a_partition_only_seeked_to_its_commit_is_not_reported() -> None:
+    """After a seek Faust's read offset is the committed one, the next to read."""
+    seeked, acked_there = TP("basins", 0), TP("basins", 1)
+    consumer = SimpleNamespace(
+        _read_offset={seeked: 292, acked_there: 50},
+        _acked={acked_there: [50]},
+        _committed_offset={seeked: 292, acked_there: 50},
+    )
+
+    assert uncommitted(consumer) == {"basins[1]": (50, 50)}
+
+
 _STUCK = """
 import logging, sys, time
 from types import SimpleNamespace
