@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from streams.config import Settings
@@ -22,6 +22,8 @@ from streams.ops.lag_status import (
     max_lag_seconds,
     total_lag,
 )
+
+IDLE = "no member and no committed offset: nothing to read"
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,15 +80,19 @@ def watch(
     groups: Sequence[str],
     sampling: Sampling,
     on_sample: Callable[[int], None] = lambda n: None,
+    listed: bool = False,
 ) -> Iterator[list[GroupReport]]:
-    """Reports after the first full window, then after every further round (--watch)."""
+    """Reports after the first full window, then after every further round (--watch).
+    `listed`: the groups come from Kafka's own list (--all), so one without a member or a
+    committed offset is reported, not refused as a mistyped name."""
     windows: dict[str, deque[GroupLag]] = {g: deque(maxlen=sampling.samples) for g in groups}
     taken = 0
     while True:
         if taken:
             time.sleep(sampling.interval)
         for group in groups:
-            windows[group].append(_read_known(settings, group))
+            lag = read_group(settings.kafka_bootstrap, group)
+            windows[group].append(lag if listed else _known(lag))
         taken += 1
         on_sample(taken)
         if taken >= sampling.samples:
@@ -98,16 +104,16 @@ def check(
     groups: Sequence[str],
     sampling: Sampling,
     on_sample: Callable[[int], None] = lambda n: None,
+    listed: bool = False,
 ) -> list[GroupReport]:
     """One window of `sampling.samples` rounds, then each group's report."""
-    return next(watch(settings, groups, sampling, on_sample))
+    return next(watch(settings, groups, sampling, on_sample, listed))
 
 
-def _read_known(settings: Settings, group: str) -> GroupLag:
-    lag = read_group(settings.kafka_bootstrap, group)
+def _known(lag: GroupLag) -> GroupLag:
     if not lag.known:
         raise ConfigError(
-            f"Kafka knows no consumer group {group!r} (no member, no committed offset): "
+            f"Kafka knows no consumer group {lag.group!r} (no member, no committed offset): "
             "check the name (`streams lag --all` lists every group), or start a worker"
         )
     return lag
@@ -115,7 +121,10 @@ def _read_known(settings: Settings, group: str) -> GroupLag:
 
 def _report(window: deque[GroupLag], sampling: Sampling) -> GroupReport:
     verdict = evaluate(list(window), sampling.max_lag_seconds)
+    if not window[-1].known:
+        # No partition, so no lag and OK by the rule; say why there is nothing to read.
+        verdict = replace(verdict, reason=IDLE)
     return GroupReport(verdict, window[-1], len(window))
 
 
-__all__ = ["GroupReport", "Sampling", "check", "groups_to_check", "watch"]
+__all__ = ["IDLE", "GroupReport", "Sampling", "check", "groups_to_check", "watch"]

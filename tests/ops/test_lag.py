@@ -23,7 +23,7 @@ from streams.config import Settings, get_settings
 from streams.errors import ConfigError
 from streams.kafka.admin import ensure_topics
 from streams.kafka.topics import TopicSpec, cdc_topic, owned_topics
-from streams.ops.lag import Sampling, check
+from streams.ops.lag import IDLE, Sampling, check
 from streams.ops.lag_status import Status
 from streams.ops.worker_process import WorkerProcess
 from tests._own_worker import as_env, own_topics, start_at_the_end
@@ -134,6 +134,43 @@ def test_the_command_prints_json_and_exits_1_when_a_group_is_not_ok(
 def test_an_unknown_group_is_named_with_the_fix(topic: Topic) -> None:
     with pytest.raises(ConfigError, match="streams lag --all"):
         check(topic.settings, [f"test-lag-none-{uuid.uuid4().hex}"], Sampling(samples=1))
+
+
+@pytest.fixture
+def idle_group(topic: Topic) -> str:
+    """A member that joined, got partitions and left without committing: Kafka lists the
+    group (EMPTY) with no committed offset."""
+    group = f"test-lag-idle-{uuid.uuid4().hex[:8]}"
+    consumer = _consumer(topic.settings, group)
+    consumer.subscribe([topic.name])
+    deadline = time.monotonic() + 60
+    while not consumer.assignment():
+        assert time.monotonic() < deadline, "the member got no partitions"
+        consumer.poll(0.2)
+    consumer.close()
+    return group
+
+
+def test_a_listed_group_without_offsets_is_reported_not_refused(
+    topic: Topic, idle_group: str
+) -> None:
+    [report] = check(topic.settings, [idle_group], Sampling(samples=1), listed=True)
+
+    assert report.verdict.status is Status.OK
+    assert report.verdict.reason == IDLE
+    assert (report.last.members, report.last.partitions) == (0, ())
+    with pytest.raises(ConfigError, match="streams lag --all"):  # named: a typo
+        check(topic.settings, [idle_group], Sampling(samples=1))
+
+
+def test_lag_all_shows_a_group_that_left_without_committing(topic: Topic, idle_group: str) -> None:
+    get_settings.cache_clear()
+
+    result = CliRunner().invoke(app, ["lag", "--all", "--samples", "1", "--json"])
+
+    assert result.exit_code in (0, 1), result.output  # other people's groups may lag
+    [idle] = [g for g in json.loads(result.stdout) if g["group"] == idle_group]
+    assert (idle["status"], idle["reason"], idle["lag"]) == ("OK", IDLE, 0)
 
 
 # -- a real worker's group: lag rises while it is stopped, falls to 0 once it runs ---------
