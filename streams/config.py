@@ -31,6 +31,7 @@ Port = Annotated[int, Field(ge=1, le=65535)]
 
 # host:port, the host a name, an IPv4 address or a bracketed IPv6 one; an optional
 # listener name (PLAINTEXT://) as librdkafka accepts it.
+_TOPIC = re.compile(r"[a-zA-Z0-9._-]{1,249}")
 _BROKER = re.compile(r"(?:[A-Za-z_]+://)?(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):(\d{1,5})")
 
 
@@ -176,6 +177,26 @@ class Settings(BaseSettings):
                     "commas, e.g. 127.0.0.1:9092,10.0.0.2:9092"
                 )
         return ",".join(brokers)
+
+    @field_validator(
+        "topic_prefix",
+        "avro_topic_prefix",
+        "command_topic",
+        "reply_topic",
+        "event_topic",
+        "sink_topic",
+        "dead_letter_topic",
+        "phase_topic",
+    )
+    @classmethod
+    def _topic_name(cls, value: str) -> str:
+        """Kafka's own rule for a topic name, so a typo fails here and not as a topic that
+        silently never fills."""
+        if not _TOPIC.fullmatch(value) or value in (".", ".."):
+            raise ValueError(
+                f"{value!r} is not a Kafka topic name: 1 to 249 of a-z, A-Z, 0-9, '.', '_', '-'"
+            )
+        return value
 
     @field_validator("connect_url", "ditto_url", "schema_registry_url", "thing_models_url")
     @classmethod

@@ -76,3 +76,10 @@ def test_a_url_keeps_its_path_and_loses_a_bare_trailing_slash() -> None:
 def test_an_empty_consumer_group_is_refused() -> None:
     with pytest.raises(ValidationError, match="consumer_group"):
         Settings(consumer_group="")
+
+
+@pytest.mark.parametrize("name", ["", "bad topic!", "a/b", "..", "x" * 250])
+def test_a_topic_setting_kafka_would_refuse_is_refused_at_start(name: str) -> None:
+    for field in ("phase_topic", "command_topic", "topic_prefix", "dead_letter_topic"):
+        with pytest.raises(ValidationError, match="is not a Kafka topic name"):
+            Settings(**{field: name})
