@@ -1,6 +1,6 @@
 """`streams validate`: every legacy row against its twin in Ditto, through the mappings.
 
-1. read the rows of each mapped table from Postgres (all, one tenant's, or a seeded
+1. read the rows of each mapped table from Postgres (all, some tenants', or a seeded
    random sample per table), in chunks;
 2. map each row to the twin the sync would write (`to_thing`, the sync's own code); a row
    that maps to no twin is reported as unmappable, as the sync dead-letters it;
@@ -28,7 +28,7 @@ from streams.ditto.protocol import ORIGIN_HEADER, ORIGIN_LEGACY
 from streams.errors import ConfigError, MappingError, RejectedByDittoError, StackError
 from streams.mapping import TableMapping, load_mappings, to_thing
 from streams.mapping.compare import DiffKind, FieldDiff, compare, repair_patch
-from streams.ops._legacy_rows import legacy_rows
+from streams.ops._legacy_rows import PG_BIGINT_MAX, legacy_rows, tenants_with_rows
 from streams.ops._twins import Twins
 
 Progress = Callable[[str], None]
@@ -38,7 +38,7 @@ PROGRESS_EVERY_S = 2.0
 @dataclass(frozen=True, slots=True)
 class Options:
     tables: tuple[str, ...] = ()  # empty: every mapped table
-    tenant: str | None = None
+    tenants: tuple[str, ...] = ()  # empty: every tenant
     sample: int | None = None  # rows per table, picked at random by `seed`
     seed: int | None = None  # None with a sample: a random seed, reported
     repair: bool = False
@@ -86,6 +86,9 @@ class Unmappable:
     table: str
     key: str
     reason: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"table": self.table, "key": self.key, "reason": self.reason}
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,7 +147,7 @@ class Report:
             "seed": self.seed,
             "tables": {name: vars(t) for name, t in self.tallies.items()},
             "wrong": [r.to_json() for r in self.wrong],
-            "unmappable": [vars(u) for u in self.unmappable],
+            "unmappable": [u.to_json() for u in self.unmappable],
             "repairs": None if self.repairs is None else [r.to_json() for r in self.repairs],
         }
 
@@ -154,6 +157,7 @@ def validate(
 ) -> Report:
     """Compare every selected row with its twin; repair the wrong twins when asked."""
     mappings = _selected(load_mappings(settings.mappings_dir), options.tables)
+    _check_options(settings, options, mappings)
     seed = options.seed
     if options.sample is not None and seed is None:
         seed = random.SystemRandom().randrange(2**31)
@@ -169,15 +173,33 @@ def validate(
                 report.repairs = checker.repair(report.wrong, mappings)
     finally:
         twins.close()
-    if options.tenant is not None and report.checked + len(report.unmappable) == 0:
-        tables = ", ".join(m.table for m in mappings)
-        raise ConfigError(f"no rows of tenant {options.tenant!r} in {tables}: check --tenant")
     report.seconds = time.monotonic() - start
     return report
 
 
+def _check_options(settings: Settings, options: Options, mappings: list[TableMapping]) -> None:
+    """Usage errors before any work: a sample Postgres cannot take, a seed without a
+    sample, a tenant without rows."""
+    if options.sample is not None and not 1 <= options.sample <= PG_BIGINT_MAX:
+        raise ConfigError(f"--sample takes 1 to {PG_BIGINT_MAX} rows, not {options.sample}")
+    if options.seed is not None and options.sample is None:
+        raise ConfigError("--seed picks the rows of a sample: give --sample N with it")
+    tenants = tuple(dict.fromkeys(options.tenants))
+    if not tenants:
+        return
+    found: set[str] = set()
+    for mapping in mappings:
+        found |= tenants_with_rows(settings, mapping, tenants)
+    absent = [t for t in tenants if t not in found]
+    if absent:
+        tables = ", ".join(m.table for m in mappings)
+        names = ", ".join(repr(t) for t in absent)
+        raise ConfigError(f"no rows of tenant(s) {names} in {tables}: check --tenant")
+
+
 def _selected(mappings: dict[str, TableMapping], tables: Iterable[str]) -> list[TableMapping]:
-    wanted = list(tables) or sorted(mappings)
+    # A table named twice is checked once (its rows would otherwise count twice).
+    wanted = list(dict.fromkeys(tables)) or sorted(mappings)
     unknown = [t for t in wanted if t not in mappings]
     if unknown:
         raise ConfigError(
@@ -213,7 +235,7 @@ class _Checker:
         seen: dict[str, str] = {}  # thing id -> key of the row that made it
         opts = self._options
         chunks = legacy_rows(
-            self._settings, mapping, tenant=opts.tenant, sample=opts.sample, seed=seed
+            self._settings, mapping, tenants=opts.tenants, sample=opts.sample, seed=seed
         )
         for chunk in chunks:
             mapped = list(self._mapped(mapping, chunk, seen, report))

@@ -29,6 +29,7 @@ from streams.cli import app
 from streams.config import Settings, get_settings
 from streams.ditto.bootstrap import bootstrap, desired_state, policy_ids
 from streams.ditto.protocol import ORIGIN_HEADER, decode, parse_event
+from streams.errors import ConfigError
 from streams.kafka.admin import ensure_topics
 from streams.kafka.reader import TopicRecord, read_to_end
 from streams.kafka.topics import TopicSpec
@@ -145,7 +146,7 @@ def _fill_ditto(estate: Estate) -> None:
     twins = Twins(settings)
     try:
         for mapping in mappings.values():
-            for chunk in legacy_rows(settings, mapping, tenant=estate.tenant):
+            for chunk in legacy_rows(settings, mapping, tenants=(estate.tenant,)):
                 for row in chunk:
                     twins.modify(to_thing(mapping, row, models_url=settings.thing_models_url), {})
     finally:
@@ -364,7 +365,7 @@ def test_a_repair_comes_back_from_ditto_as_an_echo_the_way_back_drops(
     with _api(estate.settings) as api:
         _put_raw(api, f"/{thing_id}/attributes/name", '"edited by a person"')
 
-    report = validate(estate.settings, Options(tenant=estate.tenant, repair=True))
+    report = validate(estate.settings, Options(tenants=(estate.tenant,), repair=True))
 
     assert [(r.thing_id, r.fixed) for r in report.repairs or ()] == [(thing_id, True)]
     edit, repair = _events_of(estate.settings, event_topic, thing_id, 2)[:2]
@@ -403,11 +404,88 @@ def test_tenant_limits_the_rows_and_their_missing_twins_are_found(estate: Estate
     assert "check --tenant" in unknown.stderr
 
 
+def test_tenant_is_repeatable_and_each_tenant_is_checked(estate: Estate) -> None:
+    both = ("--tenant", estate.tenant, "--tenant", estate.bare_tenant, "--table", "wells")
+
+    result = _cli(estate.settings, *both, "--json")
+
+    assert result.exit_code == 1, result.output
+    report = _json(result)
+    assert report["tables"]["wells"] == _tally(checked=13, equal=12, missing=1)
+    assert {r["thingId"].split(":")[0] for r in report["wrong"]} == {estate.bare_tenant}
+    absent = f"{estate.tenant}x"
+    unknown = _cli(estate.settings, "--tenant", estate.tenant, "--tenant", absent)
+    assert unknown.exit_code == 2, unknown.output
+    assert repr(absent) in unknown.stderr and "check --tenant" in unknown.stderr
+
+
+def test_a_table_named_twice_is_checked_once(estate: Estate) -> None:
+    result = _cli(
+        estate.settings, "--tenant", estate.tenant, "-t", "wells", "-t", "wells", "--json"
+    )
+
+    assert result.exit_code == 0, result.output
+    report = _json(result)
+    assert list(report["tables"]) == ["wells"]
+    assert report["checked"] == 12
+
+
+@pytest.fixture
+def colliding_tenant(estate: Estate) -> Iterator[str]:
+    """A tenant of two wells whose keys make one thing id ('A-1' and 'a 1' both slug to a-1)."""
+    tenant = f"tvalslug{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(estate.settings.pg_dsn, autocommit=True) as conn:
+        for code in ("A-1", "a 1"):
+            conn.execute(
+                "INSERT INTO wells (tenant, well_code, name) VALUES (%s, %s, %s)",
+                (tenant, code, f"well {code}"),
+            )
+        try:
+            yield tenant
+        finally:
+            conn.execute("DELETE FROM wells WHERE tenant = %s", (tenant,))
+
+
+def test_unmappable_rows_are_in_the_json_with_their_reason(
+    estate: Estate, colliding_tenant: str
+) -> None:
+    result = _cli(estate.settings, "--tenant", colliding_tenant, "--table", "wells", "--json")
+
+    assert result.exit_code == 1, result.output  # the row that maps has no twin
+    report = _json(result)
+    assert report["tables"]["wells"] == _tally(checked=1, missing=1, unmappable=1)
+    [unmappable] = report["unmappable"]
+    assert unmappable["table"] == "wells"
+    assert unmappable["key"] in {f"{colliding_tenant}/A-1", f"{colliding_tenant}/a 1"}
+    assert f"makes the same thing id {colliding_tenant}:well-a-1" in unmappable["reason"]
+
+
+def test_a_sample_beyond_what_postgres_takes_is_a_usage_error(estate: Estate) -> None:
+    result = _cli(estate.settings, "--tenant", estate.tenant, "--sample", "9" * 20)
+
+    assert result.exit_code == 2, result.output
+    assert "--sample" in result.output
+    assert "streams stack up" not in result.output
+    with pytest.raises(ConfigError, match="--sample takes 1 to"):
+        validate(estate.settings, Options(tenants=(estate.tenant,), sample=2**63))
+
+
+def test_a_seed_without_a_sample_is_a_usage_error(estate: Estate) -> None:
+    result = _cli(estate.settings, "--tenant", estate.tenant, "--seed", "7")
+
+    assert result.exit_code == 2, result.output
+    assert "--sample" in result.stderr
+    with pytest.raises(ConfigError, match="--sample"):
+        validate(estate.settings, Options(tenants=(estate.tenant,), seed=7))
+
+
 def test_a_sample_is_n_rows_per_table_and_its_seed_picks_the_same_rows(estate: Estate) -> None:
     mapping = load_mappings(estate.settings.mappings_dir)["wells"]
 
     def picked(seed: int) -> list[str]:
-        chunks = legacy_rows(estate.settings, mapping, tenant=estate.tenant, sample=4, seed=seed)
+        chunks = legacy_rows(
+            estate.settings, mapping, tenants=(estate.tenant,), sample=4, seed=seed
+        )
         return sorted(row["well_code"] for chunk in chunks for row in chunk)
 
     assert len(picked(7)) == 4
@@ -415,7 +493,7 @@ def test_a_sample_is_n_rows_per_table_and_its_seed_picks_the_same_rows(estate: E
     assert picked(7) != picked(8)
     result = _cli(estate.settings, "--tenant", estate.tenant, "--sample", "3", "--seed", "7")
     assert result.exit_code == 0, result.output
-    report = validate(estate.settings, Options(tenant=estate.tenant, sample=3))
+    report = validate(estate.settings, Options(tenants=(estate.tenant,), sample=3))
     assert {t.checked for t in report.tallies.values()} == {3}
     assert report.seed is not None and report.ok
 
