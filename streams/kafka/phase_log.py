@@ -61,12 +61,23 @@ def write_phase(bootstrap: str, topic: str, record: PhaseRecord, timeout: float 
         )
 
 
+# Compaction would let a tombstone erase the last phase record, and workers would fall
+# back to the default phase: say so where it is read.
+_TOMBSTONE = (
+    "phase tombstone ignored origin=%s[0]@%d: once compacted it erases the phase record "
+    "before it; set the phase again with `streams phase set`"
+)
+
+
 def read_phase(bootstrap: str, topic: str) -> PhaseRecord | None:
     """The record in force: the last readable one (None when the topic is empty)."""
     last = None
     try:
         for raw in read_to_end(bootstrap, topic):
-            if raw.key != RECORD_KEY or raw.value is None:
+            if raw.key != RECORD_KEY:
+                continue
+            if raw.value is None:
+                log.warning(_TOMBSTONE, topic, raw.offset)
                 continue
             try:
                 last = PhaseRecord.from_json(raw.value)
@@ -187,7 +198,10 @@ class PhaseFollower:
             self._caught_up.set()
 
     def _apply(self, key: bytes | None, value: bytes | None, offset: int) -> None:
-        if key != RECORD_KEY or value is None:
+        if key != RECORD_KEY:
+            return
+        if value is None:
+            log.error(_TOMBSTONE, self._topic, offset)
             return
         try:
             record = PhaseRecord.from_json(value)

@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -180,17 +180,42 @@ class PhaseRecord:
             fields: Any = json.loads(data)
             previous = fields.get("previous")
             return cls(
-                phase=parse_phase(str(fields["phase"])),
+                phase=parse_phase(_typed(fields, "phase", str)),
                 previous=None if previous is None else parse_phase(str(previous)),
-                set_at=str(fields["set_at"]),
-                set_by=str(fields.get("set_by", "")),
-                reason=str(fields.get("reason", "")),
-                forced=bool(fields.get("forced", False)),
+                set_at=_set_at(_typed(fields, "set_at", str)),
+                set_by=_typed(fields, "set_by", str, ""),
+                reason=_typed(fields, "reason", str, ""),
+                forced=_typed(fields, "forced", bool, False),
             )
         except (ValueError, TypeError, KeyError, AttributeError, PhaseError) as exc:
             raise PhaseError(
                 f"not a phase record ({exc}): write phases with `streams phase set` only"
             ) from exc
+
+
+# A record dated further ahead than clocks drift apart was not written by `phase set`: it
+# would put changes made now under the phase before it.
+MAX_CLOCK_SKEW = timedelta(minutes=5)
+
+
+def _typed(fields: Any, name: str, kind: type, default: Any = KeyError) -> Any:
+    if name not in fields:
+        if default is KeyError:
+            raise KeyError(f"field {name!r} is missing")
+        return default
+    value = fields[name]
+    if not isinstance(value, kind):
+        raise TypeError(f"field {name!r} must be a {kind.__name__}, not {value!r}")
+    return value
+
+
+def _set_at(text: str) -> str:
+    when = datetime.fromisoformat(text)
+    if when.tzinfo is None:
+        raise ValueError(f"set_at {text!r} has no time zone")
+    if when > datetime.now(UTC) + MAX_CLOCK_SKEW:
+        raise ValueError(f"set_at {text!r} lies in the future")
+    return text
 
 
 def latest(records: Iterable[PhaseRecord]) -> PhaseRecord | None:

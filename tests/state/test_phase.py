@@ -117,6 +117,24 @@ def test_a_bad_record_is_a_phase_error(data: bytes) -> None:
         PhaseRecord.from_json(data)
 
 
+@pytest.mark.parametrize(
+    ("data", "says"),
+    [
+        (b'{"phase": "cutover", "previous": "ditto-primary"}', "field 'set_at' is missing"),
+        (b'{"phase": "cutover", "set_at": "yesterday"}', "yesterday"),
+        (b'{"phase": "cutover", "set_at": "2026-01-01T00:00:00"}', "has no time zone"),
+        (b'{"phase": "cutover", "set_at": "2099-01-01T00:00:00Z"}', "lies in the future"),
+        (b'{"phase": "cutover", "set_at": "2026-01-01T00:00:00Z", "forced": "yes"}', "bool"),
+        (b'{"phase": "cutover", "set_at": "2026-01-01T00:00:00Z", "reason": {}}', "str"),
+    ],
+)
+def test_a_record_not_written_by_phase_set_is_refused_with_its_fault(
+    data: bytes, says: str
+) -> None:
+    with pytest.raises(PhaseError, match=says):
+        PhaseRecord.from_json(data)
+
+
 def test_describe_says_what_each_direction_does() -> None:
     assert describe(Phase.CUTOVER) == (
         "legacy -> Ditto: held: each change is a dead letter (stage phase)",
