@@ -82,7 +82,10 @@ def status_lines(status: PhaseStatus) -> list[str]:
     """`phase show` for people."""
     record = status.record
     if record is None:
-        head = f"phase: {status.phase} (never set: {status.topic} is empty, the default)"
+        head = (
+            f"phase: {status.phase} (the default: {status.topic} holds no phase record; "
+            "if a phase was set, check STREAMS_PHASE_TOPIC)"
+        )
     else:
         head = (
             f"phase: {record.phase} (set {record.set_at} by {record.set_by}, "

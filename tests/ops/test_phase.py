@@ -37,7 +37,8 @@ def test_show_on_an_empty_topic_is_the_default_and_what_it_does(topic: str) -> N
 
     assert shown.returncode == 0, shown.stderr
     assert shown.stdout.splitlines() == [
-        f"phase: dual-write (never set: {topic} is empty, the default)",
+        f"phase: dual-write (the default: {topic} holds no phase record; "
+        "if a phase was set, check STREAMS_PHASE_TOPIC)",
         "legacy -> Ditto: row changes become twin commands",
         "Ditto -> legacy: twin edits are written to rows",
         "conflict: legacy wins",
