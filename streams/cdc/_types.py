@@ -274,12 +274,22 @@ def _numeric_text(value: str, spec: ColumnSpec, what: str) -> Decimal:
     if literal and (spec.scale is None or not value.lstrip("+-").isdigit()):
         return Decimal(value)
     if spec.scale is not None:
-        return unscaled_decimal(_bytes(value, what), spec.scale)
+        return unscaled_decimal(_numeric_bytes(value, what), spec.scale)
     raise DecodeError(
         f"{what}: NUMERIC arrived as base64 bytes without a schema, so its scale is "
         "lost; enable value.converter.schemas.enable, or set decimal.handling.mode="
         "string, or declare `scale` for this column in the mapping"
     )
+
+
+def _numeric_bytes(value: str, what: str) -> bytes:
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise DecodeError(
+            f"{what}: {value!r} is not a number (nor the base64 bytes Debezium writes for "
+            "a NUMERIC without a schema); give the column a number"
+        ) from exc
 
 
 def _to_numeric(value: Any, spec: ColumnSpec, what: str) -> Decimal:

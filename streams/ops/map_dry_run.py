@@ -55,9 +55,30 @@ def _text(part: Any) -> bytes | None:
     return part.encode() if isinstance(part, str) else dumps(part).encode()
 
 
-def _headers(raw: Any) -> list[tuple[str, bytes | None]]:
-    pairs = raw.items() if isinstance(raw, dict) else (raw or [])
-    return [(str(name), _text(value)) for name, value in pairs]
+def _header_pairs(raw: Any, number: int) -> list[tuple[str, Any]]:
+    """A line's headers: an object of name: value, or a list of [name, value] pairs."""
+    if raw is None:
+        return []
+    if isinstance(raw, dict):
+        return [(str(name), value) for name, value in raw.items()]
+    if isinstance(raw, list) and all(isinstance(p, list) and len(p) == 2 for p in raw):
+        return [(str(name), value) for name, value in raw]
+    raise DecodeError(
+        f"line {number}: headers must be an object of name: value, or a list of "
+        f"[name, value] pairs, got {raw!r}"
+    )
+
+
+def _position(doc: dict[str, Any], name: str, number: int, default: int) -> int:
+    """The line's partition or offset: a whole number, as a JSON number or digits."""
+    raw = doc.get(name)
+    if raw is None:
+        return default
+    if isinstance(raw, str) and raw.isdecimal():
+        return int(raw)
+    if isinstance(raw, int) and not isinstance(raw, bool) and raw >= 0:
+        return raw
+    raise DecodeError(f"line {number}: {name} must be a whole number from 0, got {raw!r}")
 
 
 def _utf8(line: str | bytes, number: int) -> tuple[str, bytes]:
@@ -80,14 +101,13 @@ def to_record(line: str | bytes, number: int, table: str, columns: Iterable[str]
         raise DecodeError(f"line {number} is not JSON: {exc}") from exc
     topic = f"dry-run.public.{table}"
     if isinstance(doc, dict) and "value" in doc and set(doc) <= _RECORD_FIELDS:
-        offset = doc.get("offset")
         return CdcRecord(
             key=_text(doc.get("key")),
             value=_text(doc["value"]),
             topic=str(doc.get("topic") or topic),
-            partition=int(doc.get("partition") or 0),
-            offset=number if offset is None else int(offset),
-            headers=_headers(doc.get("headers")),
+            partition=_position(doc, "partition", number, 0),
+            offset=_position(doc, "offset", number, number),
+            headers=[(k, _text(v)) for k, v in _header_pairs(doc.get("headers"), number)],
         )
     if _is_plain_row(doc):
         raw = dumps({name: None for name in columns} | doc).encode()
@@ -106,16 +126,14 @@ def to_avro_record(line: str | bytes, number: int, table: str) -> CdcRecord:
             f"line {number}: Avro input is one {{key, value}} object a line, the record's "
             "bytes in base64 (optionally headers, topic, partition, offset)"
         )
-    offset = doc.get("offset")
-    pairs = doc.get("headers") or {}
-    headers = pairs.items() if isinstance(pairs, dict) else pairs
+    headers = _header_pairs(doc.get("headers"), number)
     return CdcRecord(
         key=_base64(doc.get("key"), number, "key"),
         value=_base64(doc["value"], number, "value"),
         topic=str(doc.get("topic") or f"dry-run.public.{table}"),
-        partition=int(doc.get("partition") or 0),
-        offset=number if offset is None else int(offset),
-        headers=[(str(k), _base64(v, number, f"header {k}")) for k, v in headers],
+        partition=_position(doc, "partition", number, 0),
+        offset=_position(doc, "offset", number, number),
+        headers=[(k, _base64(v, number, f"header {k}")) for k, v in headers],
     )
 
 

@@ -132,3 +132,39 @@ def test_an_echo_of_the_sinks_own_write_sends_nothing() -> None:
     echo["source"]["origin"] = SYNC
     [skip] = run(json.dumps(echo))
     assert skip["skipped"] == "echo"
+
+
+def test_bad_record_fields_are_error_lines_and_the_run_goes_on() -> None:
+    value = json.dumps(ROW)
+    out = run(
+        json.dumps({"key": None, "value": value, "headers": "notadict"}),
+        json.dumps({"key": None, "value": value, "headers": [["only-a-name"]]}),
+        json.dumps({"key": None, "value": value, "partition": "p"}),
+        json.dumps({"key": None, "value": value, "offset": -1}),
+        json.dumps({"key": None, "value": value, "headers": {"h": "v"}, "offset": "7"}),
+    )
+    assert [(e["line"], e["stage"]) for e in out[:4]] == [(n, "decode") for n in range(1, 5)]
+    named = [e["message"].split(" must be ")[0] for e in out[:4]]
+    assert named == ["line 1: headers", "line 2: headers", "line 3: partition", "line 4: offset"]
+    assert out[4]["headers"]["streams-source"] == "dry-run.public.wells[0]@7"
+
+
+def test_bad_avro_lines_are_error_lines_each_and_the_run_goes_on() -> None:
+    runner = DryRun(mapping("wells"), models_url=MODELS_URL, sync_origin=SYNC, avro=True)
+    lines = [
+        json.dumps({"key": None, "value": "AA==", "headers": "notadict"}),
+        json.dumps({"key": None, "value": "AA==", "offset": "x"}),
+        json.dumps({"key": None, "value": "AA==", "partition": 1.5}),
+    ]
+    out = [json.loads(line) for line in runner.run(lines)]
+    assert [(e["line"], e["error"], e["stage"]) for e in out] == [
+        (n, "DecodeError", "decode") for n in (1, 2, 3)
+    ]
+    assert "headers must be an object" in out[0]["message"]
+    assert runner.failed == 3
+
+
+def test_a_plain_row_with_text_for_a_number_says_it_is_not_a_number() -> None:
+    [error] = run(json.dumps({**ROW, "oil_rate_bopd": "abc"}))
+    assert error["stage"] == "decode"
+    assert "oil_rate_bopd" in error["message"] and "'abc' is not a number" in error["message"]
