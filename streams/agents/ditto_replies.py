@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from typing import Any
 
 import faust
@@ -28,14 +28,11 @@ from streams.agents import metrics
 from streams.agents._sending import send_dead_letter, with_retries
 from streams.agents.app import raw_topic
 from streams.config import Settings
-from streams.ditto.protocol import decode, parse_reply
-from streams.errors import DataError, DecodeError, RejectedByDittoError
+from streams.errors import DataError, RejectedByDittoError
 from streams.kafka.admin import source_partitions
 from streams.state.replies import (
-    Answer,
     Decision,
     Entry,
-    SentCommand,
     Verdict,
     barrier_from,
     on_answer,
@@ -43,66 +40,28 @@ from streams.state.replies import (
     ordered,
     widened,
 )
+from streams.state.reply_records import ATTEMPT_HEADER, RawRecord, read_answer, read_command
 
 log = logging.getLogger(__name__)
 
 AGENT = "ditto-replies"
 PENDING_TABLE = "ditto-pending"
 BARRIER_TABLE = "ditto-retry-barrier"  # per thing: keeps its commands in order on retries
-ATTEMPT_HEADER = "streams-attempt"
-
-
-@dataclass(frozen=True)
-class _Record:
-    """The parts of a Kafka record a dead letter copies."""
-
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes | None
-    headers: list[tuple[str, bytes]]
 
 
 def _origin(message: Any) -> str:
     return f"{message.topic}[{message.partition}]@{message.offset}"
 
 
-def _headers(message: Any) -> dict[str, str]:
-    return {k.lower(): v.decode(errors="replace") for k, v in message.headers or ()}
-
-
-def _envelope_correlation_id(value: bytes | None) -> str | None:
-    """Ditto answers with the envelope's correlation id; a record that is no envelope
-    gets the record header's (Ditto's fallback too)."""
-    try:
-        headers = decode(value or b"").get("headers")
-    except DecodeError:
-        return None
-    found = headers.get("correlation-id") if isinstance(headers, dict) else None
-    return str(found) if found is not None else None
-
-
-def _command(message: Any) -> tuple[str | None, SentCommand]:
-    headers = _headers(message)
-    envelope_id = _envelope_correlation_id(message.value)
-    command = SentCommand(
-        key=(message.key or b"").decode(errors="replace"),
-        value=(message.value or b"").decode(),
-        headers=tuple((k, v.decode()) for k, v in message.headers or () if k != ATTEMPT_HEADER),
-        origin=_origin(message),
-        topic=message.topic,
-        partition=message.partition,
-        offset=message.offset,
-        attempt=int(headers.get(ATTEMPT_HEADER, "1")),
+def _raw(message: Any) -> RawRecord:
+    return RawRecord(
+        message.topic,
+        message.partition,
+        message.offset,
+        message.key,
+        message.value,
+        list(message.headers or ()),
     )
-    return envelope_id or headers.get("correlation-id"), command
-
-
-def _answer(message: Any) -> tuple[str | None, Answer]:
-    reply = parse_reply(decode(message.value))
-    answer = Answer(reply.status, reply.error, reply.message, reply.description, _origin(message))
-    return reply.correlation_id or _headers(message).get("correlation-id"), answer
 
 
 def register(app: faust.App, settings: Settings) -> Any:
@@ -130,11 +89,11 @@ def register(app: faust.App, settings: Settings) -> Any:
 
     def pair(message: Any) -> tuple[str | None, Entry | None, list[Decision]]:
         if message.topic == settings.command_topic:
-            correlation_id, command = _command(message)
+            correlation_id, command = read_command(_raw(message))
             if correlation_id is None:
                 return None, None, []
             return correlation_id, *on_command(pending.get(correlation_id), command)
-        correlation_id, answer = _answer(message)
+        correlation_id, answer = read_answer(_raw(message))
         if correlation_id is None:
             return None, None, []
         return correlation_id, *on_answer(pending.get(correlation_id), answer)
@@ -219,7 +178,7 @@ async def _dead_letter(topic: Any, decision: Decision) -> None:
         answer.error,
         answer.message,
     )
-    record = _Record(
+    record = RawRecord(
         command.topic,
         command.partition,
         command.offset,

@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
+from confluent_kafka import Producer
 
 from streams.config import Settings
 from streams.ditto.bootstrap import bootstrap
@@ -234,3 +235,38 @@ def test_a_twin_edited_in_ditto_reaches_its_row_once_and_sends_no_command_back(
 
     assert for_thing(sent_after) == for_thing(sent_before)
     assert for_thing(sent_after) == [f"{tenant}/well-mor-003/things/twin/commands/modify"]
+
+
+def _bad_records_dead_lettered(keys: set[str]) -> Any:
+    def found(records: list[Record]) -> bool:
+        return keys <= {r.key for r in records if r.key is not None}
+
+    return found
+
+
+def test_a_reply_tombstone_and_a_command_not_utf8_are_decode_dead_letters(setup: Setup) -> None:
+    settings = setup.settings
+    tombstone_key, garbled_key = f"{setup.tenant}:tombstone", f"{setup.tenant}:garbled"
+    producer = Producer({"bootstrap.servers": settings.kafka_bootstrap})
+    producer.produce(settings.reply_topic, key=tombstone_key.encode(), value=None)
+    producer.produce(settings.command_topic, key=garbled_key.encode(), value=b'{"\xff\xfe"}')
+    assert producer.flush(10) == 0
+
+    records = collect(
+        settings.kafka_bootstrap,
+        settings.dead_letter_topic,
+        _bad_records_dead_lettered({tombstone_key, garbled_key}),
+    )
+    letters = {r.key: r for r in records if r.key in (tombstone_key, garbled_key)}
+    for key, topic, words in (
+        (tombstone_key, settings.reply_topic, "tombstone"),
+        (garbled_key, settings.command_topic, "not UTF-8"),
+    ):
+        headers = letters[key].headers
+        origin = f"{topic}[{headers['streams.dlq.partition']}]@{headers['streams.dlq.offset']}"
+        assert headers["streams.dlq.stage"] == "decode"
+        assert headers["streams.dlq.error.class"] == "DecodeError"
+        assert origin in headers["streams.dlq.error.message"]
+        assert words in headers["streams.dlq.error.message"]
+    log = setup.worker.log_file.read_text(errors="replace")
+    assert "TypeError" not in log and "UnicodeDecodeError" not in log
