@@ -7,9 +7,12 @@ fresh clone works without any configuration.
 
 from __future__ import annotations
 
+import difflib
+import logging
 import os
 import re
 import tomllib
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
@@ -246,9 +249,27 @@ class Settings(BaseSettings):
         return tuple(sources)
 
 
+def unknown_variables(environ: Mapping[str, str]) -> list[str]:
+    """STREAMS_ variables no setting reads, each with the setting it was likely meant for:
+    pydantic ignores them, so a typo would silently leave the default in force."""
+    known = {f"STREAMS_{name.upper()}" for name in Settings.model_fields}
+    known.add("STREAMS_CONFIG_FILE")
+    found = []
+    for name in sorted(n for n in environ if n.startswith("STREAMS_") and n not in known):
+        close = difflib.get_close_matches(name, known, n=1, cutoff=0.85)
+        found.append(f"{name} (did you mean {close[0]}?)" if close else name)
+    return found
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     """The settings, or a ConfigError naming each bad STREAMS_ variable or file key."""
+    unknown = unknown_variables(os.environ)
+    if unknown:
+        logging.getLogger(__name__).warning(
+            "ignored: no setting reads %s; the names are in streams/config.py",
+            ", ".join(unknown),
+        )
     try:
         return Settings()
     except ValidationError as exc:

@@ -83,3 +83,14 @@ def test_a_topic_setting_kafka_would_refuse_is_refused_at_start(name: str) -> No
     for field in ("phase_topic", "command_topic", "topic_prefix", "dead_letter_topic"):
         with pytest.raises(ValidationError, match="is not a Kafka topic name"):
             Settings(**{field: name})
+
+
+def test_a_mistyped_variable_is_named_with_the_setting_it_was_meant_for() -> None:
+    from streams.config import unknown_variables
+
+    found = unknown_variables(
+        {"STREAMS_DITTO_ULR": "x", "STREAMS_FOO": "1", "STREAMS_PG_PORT": "1", "PATH": "/"}
+    )
+
+    assert found == ["STREAMS_DITTO_ULR (did you mean STREAMS_DITTO_URL?)", "STREAMS_FOO"]
+    assert unknown_variables({"STREAMS_CONFIG_FILE": "x.toml"}) == []
