@@ -199,12 +199,25 @@ def parse_reply(message: Mapping[str, Any]) -> Reply:
         thing_id=topic.thing_id,
         action=topic.action if topic.criterion == "commands" else None,
         status=_status(message),
-        correlation_id=headers.get("correlation-id"),
-        error=body.get("error"),
-        message=body.get("message"),
-        description=body.get("description"),
+        correlation_id=_correlation_id(headers),
+        error=_text_or_none(body.get("error")),
+        message=_text_or_none(body.get("message")),
+        description=_text_or_none(body.get("description")),
         headers=headers,
     )
+
+
+def _correlation_id(headers: Mapping[str, Any]) -> str | None:
+    """Ours are text; any other value can pair with no command we sent."""
+    found = headers.get("correlation-id")
+    if found is None or isinstance(found, str):
+        return found
+    raise DecodeError(f"a Ditto reply's correlation-id must be text, got {found!r}")
+
+
+def _text_or_none(value: Any) -> str | None:
+    # Ditto's error fields are text; other JSON is kept readable rather than lost.
+    return None if value is None else str(value)
 
 
 def parse_inbound(message: Mapping[str, Any]) -> TwinChange | Reply:

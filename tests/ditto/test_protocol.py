@@ -215,6 +215,28 @@ def test_a_skipped_conditional_write_counts_as_ok() -> None:
     assert reply.status == 412 and reply.ok
 
 
+def test_a_reply_whose_correlation_id_is_not_text_is_rejected() -> None:
+    with pytest.raises(DecodeError, match="correlation-id must be text"):
+        p.parse_reply(
+            {
+                "topic": "acme/w/things/twin/commands/modify",
+                "headers": {"correlation-id": {"a": 1}},
+                "status": 204,
+            }
+        )
+
+
+def test_an_error_replys_fields_are_text_whatever_json_they_were() -> None:
+    reply = p.parse_reply(
+        {
+            "topic": "acme/w/things/twin/errors",
+            "headers": {"correlation-id": "c-1"},
+            "value": {"status": 400, "error": 7, "message": {"m": 1}, "description": None},
+        }
+    )
+    assert (reply.error, reply.message, reply.description) == ("7", "{'m': 1}", None)
+
+
 def test_reply_without_status_is_rejected() -> None:
     with pytest.raises(DecodeError, match="status"):
         p.parse_reply({"topic": "acme/w/things/twin/commands/modify", "headers": {}})
