@@ -30,6 +30,7 @@ from typing import Any
 
 from streams.cdc import loads
 from streams.ditto.protocol import (
+    MAX_REVISION,
     ORIGIN_HEADER,
     ORIGIN_LEGACY,
     EventAction,
@@ -135,7 +136,7 @@ class TwinFlow:
         mapping = self.mapping_of(change.thing_id)
         stored = revisions.get(change.thing_id)
         previous = None if stored is None else TwinState.from_dict(stored)
-        gate = revision_gate(None if previous is None else previous.revision, change.revision)
+        gate = revision_gate(_last_applied(previous), change.revision)
         if isinstance(gate, Drop):
             return Skipped("duplicate", gate.reason, change.thing_id)
         context = _Context(mapping, change, previous, owners, message.get("extra"))
@@ -319,6 +320,15 @@ def _id_pattern(mapping: TableMapping) -> re.Pattern[str]:
         if name is not None:
             parts.append(fields[name])
     return re.compile("".join(parts))
+
+
+def _last_applied(previous: TwinState | None) -> int | None:
+    """The revision the gate compares with. One beyond a Java long was stored from an event
+    decoded before such revisions were refused; the sink never wrote it (a bigint cannot
+    hold it), so the guard of twin_revision in Postgres is the floor instead."""
+    if previous is None or previous.revision > MAX_REVISION:
+        return None
+    return previous.revision
 
 
 def _text_or_none(value: Any) -> str | None:

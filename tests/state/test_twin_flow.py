@@ -280,6 +280,14 @@ def test_a_revision_beyond_a_java_long_is_refused_before_the_gate_moves() -> Non
     assert later.change.revision == 4
 
 
+def test_a_twin_stuck_on_a_revision_beyond_a_java_long_moves_on() -> None:
+    """Stored before such events were refused: the next real event is written again."""
+    revisions: dict[str, Any] = known(10**30)
+    outcome = write(event(WELL, "modified", "/attributes/name", "M", revision=4), revisions)
+    FLOW.remember(revisions, outcome)
+    assert revisions == known(4)
+
+
 def test_gap_is_reported() -> None:
     out = write(event(WELL, "modified", "/attributes/name", "N", revision=6), known(3))
     assert out.missed == 2
