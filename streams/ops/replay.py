@@ -1,7 +1,8 @@
 """`streams replay`: the historical migration, from the CDC topics into Ditto.
 
 1. Read the mapped tables' CDC topics in a consumer group of the replay's own
-   (`<consumer_group>-replay`), so the live worker's offsets never move, from the chosen
+   (`<consumer_group>-replay`, `-replay-<tenants>` with --tenant: the commit moves past
+   every tenant's records), so the live worker's offsets never move, from the chosen
    start up to the end offsets taken when the run starts (or, with a snapshot, until
    Debezium's incremental snapshot has sent every row).
 2. Run each record through the worker's own flow (streams.state.legacy_flow), with
@@ -21,43 +22,34 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from streams.cdc import CdcRecord, Op, RowChange, Tombstone, loads
 from streams.config import Settings
 from streams.ditto.protocol import encode
-from streams.errors import ConfigError, DataError, dead_letter_headers
+from streams.errors import DataError, dead_letter_headers
 from streams.kafka.reader import TopicRecord
 from streams.kafka.replay_source import DeadLetterProducer, ReplaySource, Start, StartFrom, Tp
 from streams.kafka.topics import cdc_topic
 from streams.mapping import load_mappings
 from streams.ops._ditto_writes import TwinWriter, WriteResult, Written, command_of
 from streams.ops._progress import Meter
+from streams.ops._replay_options import (
+    ReplayOptions,
+    Say,
+    check_options,
+    group_of,
+    iso,
+    start_of,
+)
 from streams.ops._snapshot_signal import SnapshotSignal
 from streams.stack.postgres import SYNC_ORIGIN
 from streams.state.legacy_flow import Commands, LegacyFlow, Outcome
 from streams.state.replay_fold import FinalTwin, ReplayFold
 
 log = logging.getLogger(__name__)
-
-Say = Callable[[str], None]
-
-
-RESUME = Start(StartFrom.COMMITTED)
-
-
-@dataclass(frozen=True, slots=True)
-class ReplayOptions:
-    start: Start = RESUME  # the group's committed offsets, the earliest where none
-    group: str | None = None  # default: <consumer_group>-replay
-    dry_run: bool = False
-    concurrency: int = 8
-    tenants: tuple[str, ...] = ()  # default: every tenant
-    from_snapshot: bool = False
-    snapshot_timeout: float = 600.0
 
 
 @dataclass
@@ -105,7 +97,7 @@ class _Run:
         self.owners: dict[str, str] = {}
         self.tables = {t: TableCounts() for t in sorted(self.mappings)}
         self.table_of = {cdc_topic(settings, t): t for t in self.mappings}
-        self.group = options.group or f"{settings.consumer_group}-replay"
+        self.group = group_of(settings, options)
         self.report = ReplayReport(self.group, options.dry_run, self.tables)
         self.record_errors = 0  # of every tenant: a snapshot waits for none of them
         self.dead_letters: DeadLetterProducer | None = None
@@ -208,6 +200,7 @@ class _Run:
 
 def replay(settings: Settings, options: ReplayOptions, say: Say) -> ReplayReport:
     """Replay the CDC history into Ditto (or count it, with dry_run); see the module doc."""
+    check_options(settings, options, say)
     run = _Run(settings, options, say)
     source = ReplaySource(settings.kafka_bootstrap, run.group, run.table_of)
     try:
@@ -302,47 +295,10 @@ def _describe(start: Start) -> str:
     if start.kind is StartFrom.OFFSET:
         return f"offset {start.value}"
     if start.kind is StartFrom.TIME:
-        return f"time {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(start.value / 1000))}"
+        return f"time {iso(start.value)}"
     if start.kind is StartFrom.COMMITTED:
         return "its committed offsets (earliest where none)"
     return "the earliest offsets"
-
-
-def start_of(
-    start: str | None, offset: int | None, at_time: str | None, from_snapshot: bool
-) -> Start:
-    """The start the command line asks for; more than one is a usage error."""
-    given = [
-        name
-        for name, value in (
-            ("--from", start),
-            ("--from-offset", offset),
-            ("--from-time", at_time),
-            ("--from-snapshot", from_snapshot or None),
-        )
-        if value is not None
-    ]
-    if len(given) > 1:
-        raise ConfigError(f"give one start, not {' and '.join(given)}")
-    if start not in (None, StartFrom.EARLIEST, StartFrom.COMMITTED):
-        raise ConfigError(f"--from {start!r}: use earliest or committed")
-    if offset is not None:
-        return Start(StartFrom.OFFSET, offset)
-    if at_time is not None:
-        return Start(StartFrom.TIME, _epoch_ms(at_time))
-    return Start(StartFrom(start)) if start else RESUME
-
-
-def _epoch_ms(text: str) -> int:
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError as exc:
-        raise ConfigError(
-            f"--from-time {text!r} is not ISO-8601: e.g. 2026-12-04T17:00:00Z"
-        ) from exc
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)  # a time without zone is read as UTC
-    return int(moment.timestamp() * 1000)
 
 
 # -- the report ---------------------------------------------------------------------------
@@ -407,6 +363,7 @@ __all__ = [
     "ReplayOptions",
     "ReplayReport",
     "TableCounts",
+    "group_of",
     "replay",
     "report_lines",
     "start_of",

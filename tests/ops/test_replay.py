@@ -27,6 +27,7 @@ import pytest
 from streams.config import PROJECT_ROOT, Settings
 from streams.ditto.bootstrap import bootstrap, policy_ids
 from streams.ditto.protocol import ORIGIN_HEADER, ORIGIN_LEGACY
+from streams.errors import ConfigError
 from streams.kafka.admin import admin_client, ensure_topics
 from streams.kafka.reader import read_to_end
 from streams.kafka.replay_source import ReplaySource, Start, StartFrom
@@ -208,6 +209,44 @@ def test_from_time_reads_only_what_came_after(own: Settings, tenant: str) -> Non
     assert report.tables["basins"].records < whole.tables["basins"].records
 
 
+@pytest.mark.parametrize("bad", ["ACME", "", "Bad Tenant!"])
+def test_a_tenant_without_rows_is_a_usage_error_naming_the_tenants(own: Settings, bad: str) -> None:
+    options = _options(tenants=(bad,))
+    with pytest.raises(ConfigError, match=r"no rows in .*the tenants are: .*\bacme\b"):
+        replay(own, options, lambda line: None)
+    assert _committed(own, str(options.group)) == {}
+
+
+def test_the_command_refuses_a_mistyped_tenant_with_exit_2_and_commits_nothing(
+    own: Settings,
+) -> None:
+    group = _group()
+    env = {**os.environ, **as_env({"dead_letter_topic": own.dead_letter_topic})}
+    command = [sys.executable, "-m", "streams.cli", "replay", "--tenant", "ACME"]
+    done = subprocess.run(
+        [*command, "--group", group, "--from", "earliest"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "--tenant 'ACME': no rows" in done.stderr and "acme" in done.stderr
+    assert _committed(own, group) == {}
+
+
+def test_a_future_start_warns_that_nothing_will_be_read(own: Settings) -> None:
+    lines: list[str] = []
+    future = Start(StartFrom.TIME, int((time.time() + 86_400) * 1000))
+
+    report = replay(own, _options(start=future, dry_run=True), lines.append)
+
+    assert any("is in the future: nothing will be read" in line for line in lines), lines
+    assert all(t.records == 0 for t in report.tables.values())
+
+
 # -- into an empty Ditto, then again ---------------------------------------------------------
 
 
@@ -318,7 +357,8 @@ def test_a_twin_ditto_refuses_is_a_dead_letter_with_dittos_error(own: Settings) 
     try:
         _wait_in_topic(own, orphan, "RP-X")
         options = _options(tenants=(orphan,))
-        report = replay(own, options, lambda line: None)
+        said: list[str] = []
+        report = replay(own, options, said.append)
     finally:
         with psycopg.connect(own.pg_dsn, autocommit=True) as conn:
             conn.execute("DELETE FROM basins WHERE tenant = %s", (orphan,))
@@ -337,8 +377,9 @@ def test_a_twin_ditto_refuses_is_a_dead_letter_with_dittos_error(own: Settings) 
     assert headers["streams.dlq.ditto.error"] == "policies:policy.notfound"
     assert headers["streams.dlq.topic"] == cdc_topic(own, "basins")
     assert json.loads(letter.value or b"{}")["topic"].endswith("/things/twin/commands/modify")
-    # Answered and dead-lettered: the group moves on.
+    # Answered and dead-lettered: the group moves on, past every tenant's records.
     assert _committed(own, str(options.group)) == report.committed
+    assert f"warning: group {options.group} will be committed past the records" in said[0]
 
 
 # -- interrupt and resume -------------------------------------------------------------------
