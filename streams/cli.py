@@ -22,7 +22,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 stack_app = typer.Typer(
-    help="The local real stack: Postgres, Kafka, Connect, Ditto.", no_args_is_help=True
+    help="The local real stack: Postgres, Kafka, Connect, the thing models, Ditto, the schema "
+    "registry with the Avro connector.",
+    no_args_is_help=True,
 )
 app.add_typer(stack_app, name="stack")
 ditto_app = typer.Typer(
@@ -228,7 +230,9 @@ def map_rows(
 
 @app.command("worker")
 def worker(
-    port: Annotated[int | None, typer.Option(help="HTTP port for /metrics and /health.")] = None,
+    port: Annotated[
+        int | None, typer.Option(min=1, max=65535, help="HTTP port for /metrics and /health.")
+    ] = None,
 ) -> None:
     """Run one worker of the consumer group until SIGTERM (which commits what it did)."""
     settings = get_settings()
@@ -279,7 +283,7 @@ def lag(
 
     reports: list[lag_ops.GroupReport] | None = None  # None: stopped before one window
     try:
-        for reports in lag_ops.watch(settings, groups, sampling, progress):
+        for reports in lag_ops.watch(settings, groups, sampling, progress, listed=every):
             if as_json:
                 typer.echo(json.dumps([r.to_json() for r in reports], ensure_ascii=False))
             else:
@@ -320,12 +324,19 @@ def validate(
         list[str] | None,
         typer.Option("--table", "-t", help="Table to check (repeatable); default: every mapped."),
     ] = None,
-    tenant: Annotated[str | None, typer.Option(help="Check only this tenant's rows.")] = None,
+    tenant: Annotated[
+        list[str] | None, typer.Option(help="Check only this tenant's rows (repeatable).")
+    ] = None,
+    # At most Postgres's bigint, the largest LIMIT it takes.
     sample: Annotated[
-        int | None, typer.Option(min=1, help="Check N random rows per table, not all.")
+        int | None,
+        typer.Option(min=1, max=2**63 - 1, help="Check N random rows per table, not all."),
     ] = None,
     seed: Annotated[
-        int | None, typer.Option(help="Seed of --sample: the same seed picks the same rows.")
+        int | None,
+        typer.Option(
+            min=0, max=2**63 - 1, help="Seed of --sample: the same seed picks the same rows."
+        ),
     ] = None,
     repair: Annotated[
         bool, typer.Option("--repair", help="Send the commands that fix the wrong twins.")
@@ -336,14 +347,16 @@ def validate(
     """Compare every legacy row with its twin in Ditto, field by field through the
     mappings: counts per table and each differing field. --repair fixes the twins (never
     the rows). Exit 0 when all agree (after --repair: when every wrong twin was fixed), 1 on
-    any difference, 2 when Postgres or Ditto cannot be reached."""
+    any difference, 2 when Postgres or Ditto cannot be reached or on a usage error."""
     from rich.console import Console
 
     from streams.mapping import dumps
     from streams.ops import validate as ops
     from streams.ops._validate_view import validate_view
 
-    options = ops.Options(tuple(table or ()), tenant, sample, seed, repair, concurrency=concurrency)
+    options = ops.Options(
+        tuple(table or ()), tuple(tenant or ()), sample, seed, repair, concurrency=concurrency
+    )
     try:
         report = ops.validate(get_settings(), options, lambda line: typer.echo(line, err=True))
     except StreamsError as exc:
@@ -383,7 +396,11 @@ def replay(
         ),
     ] = False,
     group: Annotated[
-        str | None, typer.Option(help="Consumer group; default: <STREAMS_CONSUMER_GROUP>-replay.")
+        str | None,
+        typer.Option(
+            help="Consumer group; default: <STREAMS_CONSUMER_GROUP>-replay, then "
+            "-<tenant> for each --tenant (a run commits past every tenant's records).",
+        ),
     ] = None,
     tenant: Annotated[
         list[str] | None, typer.Option(help="Replay only this tenant's twins (repeatable).")
