@@ -28,6 +28,7 @@ from streams.agents import metrics
 from streams.agents._sending import send_dead_letter, with_retries
 from streams.agents.app import raw_topic
 from streams.config import Settings
+from streams.ditto.refusals import known_fix
 from streams.errors import DataError, RejectedByDittoError
 from streams.kafka.admin import source_partitions
 from streams.state.replies import (
@@ -172,8 +173,10 @@ async def _dead_letter(topic: Any, decision: Decision) -> None:
         if decision.gave_up
         else "Ditto refused the command for good"
     )
+    fix = known_fix(answer.error, command.key)
     refusal = RejectedByDittoError(
-        f"{verdict}: {answer.status} {answer.error}: {answer.message} (answer {answer.origin})",
+        f"{verdict}: {answer.status} {answer.error}: {answer.message} (answer {answer.origin})"
+        + (f"; {fix}" if fix else ""),
         answer.status,
         answer.error,
         answer.message,

@@ -25,6 +25,7 @@ from typing import Any
 
 from streams.config import Settings
 from streams.ditto.protocol import ORIGIN_HEADER, ORIGIN_LEGACY
+from streams.ditto.refusals import known_fix
 from streams.errors import ConfigError, MappingError, RejectedByDittoError, StackError
 from streams.mapping import TableMapping, load_mappings, to_thing
 from streams.mapping.compare import DiffKind, FieldDiff, compare, repair_patch
@@ -343,10 +344,7 @@ class _Checker:
 def _refusal(exc: RejectedByDittoError, thing_id: str) -> str:
     """Ditto's refusal in a line, with the fix where we know it."""
     text = f"Ditto refused ({exc.status} {exc.ditto_error})"
-    if exc.ditto_error == "policies:policy.notfound":
-        tenant = thing_id.partition(":")[0]
-        return f"{text}: create the tenant's policy: streams ditto bootstrap --tenant {tenant}"
-    return f"{text}: {exc.ditto_message}"
+    return f"{text}: {known_fix(exc.ditto_error, thing_id) or exc.ditto_message}"
 
 
 def _after(
