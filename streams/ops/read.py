@@ -54,8 +54,13 @@ def read_twin(settings: Settings, thing_id: str) -> ReadResult:
     flow = TwinFlow(load_mappings(settings.mappings_dir))
     try:
         mapping = flow.mapping_of(thing_id)
-    except MappingError as exc:
-        return ReadResult(thing_id, None, None, f"{why_not}; {exc}{_case_hint(flow, thing_id)}")
+    except MappingError:
+        # The flow's own message advises the event topic; here only the templates matter.
+        reason = (
+            f"{why_not}; no mapping's thing_id template fits {thing_id!r} "
+            f"(mappings/*.toml){_case_hint(flow, thing_id)}"
+        )
+        return ReadResult(thing_id, None, None, reason)
     row = _legacy_row(settings, mapping, thing_id, why_not)
     if row is None:
         return ReadResult(
