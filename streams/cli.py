@@ -20,6 +20,9 @@ app = typer.Typer(
     help="ditto-streams: sync a legacy PostgreSQL estate with Eclipse Ditto twins.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    # Click's own help: it rewraps our docstrings' lines into paragraphs and lists each
+    # command by its first sentence; rich would keep every hard line break.
+    rich_markup_mode=None,
 )
 stack_app = typer.Typer(
     help="The local real stack: Postgres, Kafka, Connect, the thing models, Ditto, the schema "
