@@ -24,6 +24,7 @@ import faust
 
 from streams.agents import metrics
 from streams.agents._cross_partition import CrossPartition
+from streams.agents._global_claims import GlobalOwners, PostgresClaims
 from streams.agents._sending import check_size, send_dead_letter, with_retries
 from streams.agents.app import raw_topic
 from streams.agents.phase import (
@@ -71,7 +72,9 @@ def register(app: faust.App, settings: Settings, phase: PhaseSource | None = Non
     # A table's changelog must have as many partitions as the topics it is written from.
     partitions = source_partitions(settings.kafka_bootstrap, sources.topics)
     states = app.Table("cdc-key-state", partitions=partitions)
-    owners = app.Table("thing-id-owner", partitions=partitions)
+    owners = GlobalOwners(
+        app.Table("thing-id-owner", partitions=partitions), PostgresClaims(settings.pg_dsn)
+    )
     crossings = app.Table(CROSSINGS_TABLE, partitions=partitions)
     conflicts = LegacyConflicts(mappings, CrossPartition(app, WRITTEN_TABLE), crossings)
 
@@ -120,8 +123,9 @@ def register(app: faust.App, settings: Settings, phase: PhaseSource | None = Non
         async for event in stream.events():
             metrics.EVENTS_IN.labels(AGENT).inc()
             try:
-                # A registry that is away leaves the record waiting (Avro), never dead.
-                await with_retries(AGENT, "registry", functools.partial(handle, event))
+                # A registry (Avro) or a claims table that is away leaves the record
+                # waiting, never dead.
+                await with_retries(AGENT, "registry-or-postgres", functools.partial(handle, event))
             except Exception as exc:  # a bug must not stall the partition: dead-letter it
                 if not isinstance(exc, DataError):
                     log.exception(

@@ -245,3 +245,42 @@ def test_replay_after_a_connector_crash_sends_no_extra_command(worker: Worker, t
         settle=SETTLE,
     )
     assert [_action(c) for c in _things(records, thing_id)] == ["modify"]
+
+
+# Keys that all make the slug `a-1`: Debezium spreads them over the CDC topic's partitions.
+SAME_SLUG = ("A-1", "a 1", "a_1", "a.1", "A 1", "a--1", "A.1", "a/1")
+
+
+def test_keys_with_one_slug_on_any_partitions_make_one_twin_and_dead_letters(
+    worker: Worker, tenant: str
+) -> None:
+    settings = worker.settings
+    thing_id = _well_id(settings, tenant, "A-1")
+    for code in SAME_SLUG:
+        _insert_well(settings, tenant, code)
+
+    def collisions(records: list[Record]) -> list[Record]:
+        return [
+            r
+            for r in records
+            if r.headers.get("streams.dlq.error.class") == "ThingIdError"
+            and thing_id in r.headers.get("streams.dlq.error.message", "")
+        ]
+
+    letters = collisions(
+        collect(
+            settings.kafka_bootstrap,
+            settings.dead_letter_topic,
+            lambda rs: len(collisions(rs)) >= len(SAME_SLUG) - 1,
+            settle=SETTLE,
+        )
+    )
+    commands = _things(
+        collect(settings.kafka_bootstrap, settings.command_topic, lambda rs: True, settle=2.0),
+        thing_id,
+    )
+
+    partitions = {r.headers["streams.dlq.partition"] for r in letters}
+    assert len(letters) == len(SAME_SLUG) - 1, "every key but the first is a collision"
+    assert len(partitions) > 1, "the keys should have spread over partitions"
+    assert [_action(c) for c in commands] == ["modify"], "one key's twin, written once"

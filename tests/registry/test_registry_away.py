@@ -19,7 +19,7 @@ pytestmark = pytest.mark.stack
 def _registry_retries(port: int) -> float:
     text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5.0).text
     for line in text.splitlines():
-        if line.startswith("streams_retries_total{") and 'peer="registry"' in line:
+        if line.startswith("streams_retries_total{") and 'peer="registry-or-postgres"' in line:
             return float(line.rsplit(" ", 1)[1])
     return 0.0
 
