@@ -88,8 +88,5 @@ class GlobalOwners(MutableMapping[str, str]):
     def __len__(self) -> int:
         return len(self._local)
 
-    def get(self, thing_id: str, default: str | None = None) -> str | None:  # type: ignore[override]
-        return self._local.get(thing_id, default)
-
 
 __all__ = ["TABLE", "GlobalOwners", "PostgresClaims"]

@@ -26,6 +26,7 @@ from streams.kafka.admin import ensure_topics
 from streams.kafka.topics import owned_topics
 from streams.ops.worker_process import WorkerProcess
 from tests._own_worker import as_env, wait_caught_up
+from tests.agents import _loop
 from tests.agents._loop import own_settings
 from tests.agents._records import Record, collect
 
@@ -114,20 +115,10 @@ def _insert_well(settings: Settings, tenant: str, code: str) -> None:
         )
 
 
-def _twin(api: httpx.Client, thing_id: str) -> dict[str, Any]:
-    deadline = time.monotonic() + WAIT
-    while (response := api.get(f"/things/{thing_id}")).status_code == 404:
-        assert time.monotonic() < deadline, f"{thing_id} never appeared in Ditto"
-        time.sleep(0.5)
-    assert response.status_code == 200, response.text
-    found: dict[str, Any] = response.json()
-    return found
-
-
 def test_a_new_legacy_well_becomes_its_twin_in_ditto(setup: Setup) -> None:
     _insert_well(setup.settings, setup.tenant, "MOR-001")
 
-    twin = _twin(setup.api, f"{setup.tenant}:well-mor-001")
+    twin = _loop.twin(setup.api, f"{setup.tenant}:well-mor-001")
 
     assert twin == {
         "thingId": f"{setup.tenant}:well-mor-001",
@@ -178,7 +169,7 @@ def test_a_command_ditto_refuses_for_good_is_a_dead_letter_with_dittos_error(
 
 def test_the_worker_counts_dittos_answers(setup: Setup) -> None:
     _insert_well(setup.settings, setup.tenant, "MOR-002")
-    _twin(setup.api, f"{setup.tenant}:well-mor-002")
+    _loop.twin(setup.api, f"{setup.tenant}:well-mor-002")
 
     deadline = time.monotonic() + WAIT
     while True:
@@ -209,7 +200,7 @@ def test_a_twin_edited_in_ditto_reaches_its_row_once_and_sends_no_command_back(
     settings, tenant = setup.settings, setup.tenant
     thing_id = f"{tenant}:well-mor-003"
     _insert_well(settings, tenant, "MOR-003")
-    _twin(setup.api, thing_id)
+    _loop.twin(setup.api, thing_id)
     sent_before = collect(
         settings.kafka_bootstrap, settings.command_topic, lambda rs: True, settle=3.0
     )
